@@ -1,0 +1,42 @@
+/**
+ * Every item's key, written once. Tenant-owned items start with `T#<tenantId>#`, so a foreign id can only ever
+ * miss (404), never read another tenant's item.
+ */
+import type { Channel } from '../../domain/model.ts';
+
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+const tenantPrefix = (tenantId: string) => `T#${tenantId}#`;
+
+export const keys = {
+  tenant: (tenantId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
+  /** Lists tenants on gsi1. */
+  tenantListing: (tenantId: string) => ({ gsi1pk: 'TENANTS', gsi1sk: tenantId }),
+  /** A tenant's SMS number, unique across tenants: inbound SMS find their tenant by it. */
+  tenantNumber: (e164: string): ItemKey => ({ pk: `SMSNUMBER#${e164}`, sk: 'SMSNUMBER' }),
+  apiKey: (keyId: string): ItemKey => ({ pk: `APIKEY#${keyId}`, sk: 'APIKEY' }),
+  template: (tenantId: string, name: string): ItemKey => ({ pk: `${tenantPrefix(tenantId)}TEMPLATES`, sk: name }),
+  templates: (tenantId: string) => `${tenantPrefix(tenantId)}TEMPLATES`,
+  customer: (tenantId: string, customerId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}C#${customerId}`,
+    sk: 'PROFILE',
+  }),
+  /** (tenant, channel, address) → customer, for inbound messages. */
+  address: (tenantId: string, channel: Channel, address: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}ADDR#${channel}#${address.toLowerCase()}`,
+    sk: 'ADDRESS',
+  }),
+  /** The idempotency claim and message-id → timeline pointer. */
+  messageClaim: (tenantId: string, messageId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}MSG#${messageId}`,
+    sk: 'MESSAGE',
+  }),
+  timelineItem: (tenantId: string, customerId: string, timelineId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}C#${customerId}`,
+    sk: `MSG#${timelineId}`,
+  }),
+  timelinePrefix: 'MSG#',
+};

@@ -1,0 +1,70 @@
+import type { Customer, Message, PromptSpec } from './model.ts';
+import type { CustomerStore } from './ports.ts';
+
+/** Keeps the (tenant, channel, address) → customer pointers in step with a customer's addresses. */
+export const syncAddresses = async (customers: CustomerStore, before: Customer | undefined, after: Customer) => {
+  const writes: Promise<void>[] = [];
+  for (const [channel, key] of [
+    ['sms', 'phone'],
+    ['email', 'email'],
+  ] as const) {
+    const previous = before?.[key];
+    const current = after[key];
+    if (previous === current) continue;
+    if (current) writes.push(customers.putAddress(after.tenantId, channel, current, after.customerId));
+    if (previous) writes.push(customers.deleteAddress(after.tenantId, channel, previous, after.customerId));
+  }
+  await Promise.all(writes);
+};
+
+/** The customer as the API shows it. */
+export const customerView = (customer: Customer) => ({
+  customerId: customer.customerId,
+  ...(customer.phone !== undefined && { phone: customer.phone }),
+  ...(customer.email !== undefined && { email: customer.email }),
+  ...(customer.timezone !== undefined && { timezone: customer.timezone }),
+  ...(customer.locale !== undefined && { locale: customer.locale }),
+  preferences: customer.preferences,
+  consent: customer.consent,
+  createdAt: customer.createdAt,
+  updatedAt: customer.updatedAt,
+});
+
+/** A message as `GET /v1/messages/{id}` shows it. */
+export const messageView = (message: Message) => ({
+  messageId: message.messageId,
+  customerId: message.customerId,
+  direction: message.direction,
+  channel: message.channel,
+  to: message.to,
+  from: message.from,
+  ...(message.subject !== undefined && { subject: message.subject }),
+  body: message.body,
+  status: message.status,
+  statusHistory: message.statusHistory,
+  createdAt: message.createdAt,
+  ...(message.template !== undefined && { template: message.template }),
+  ...(message.urgency !== undefined && { urgency: message.urgency }),
+  ...(message.category !== undefined && { category: message.category }),
+  ...(message.segments !== undefined && { segments: message.segments, encoding: message.encoding }),
+  ...(message.reference !== undefined && { reference: message.reference }),
+  ...(message.prompt !== undefined && { prompt: message.prompt }),
+  ...(message.failure !== undefined && { failure: message.failure }),
+  ...(message.fallbackReason !== undefined && { fallbackReason: message.fallbackReason }),
+});
+
+/** A message as a conversation timeline shows it. */
+export const timelineEntry = (message: Message) => ({
+  messageId: message.messageId,
+  direction: message.direction,
+  channel: message.channel,
+  ...(message.subject !== undefined && { subject: message.subject }),
+  body: message.body,
+  status: message.status,
+  createdAt: message.createdAt,
+  ...(message.reference !== undefined && { reference: message.reference }),
+  ...(message.prompt !== undefined && { prompt: message.prompt }),
+});
+
+export const isPromptOpen = (prompt: PromptSpec | undefined, now: number): boolean =>
+  prompt !== undefined && Date.parse(prompt.expiresAt) > now;

@@ -1,0 +1,127 @@
+/** Parley's own types: what the domain reads and writes, independent of DynamoDB's item shapes. */
+
+import type { Scope } from '../routes.ts';
+import type { ErrorCode } from './errors.ts';
+
+export type Channel = 'sms' | 'email';
+export type Urgency = 'critical' | 'high' | 'normal' | 'low';
+export type Category = 'transactional' | 'marketing';
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'rejected' | 'received';
+
+export interface Tenant {
+  tenantId: string;
+  name: string;
+  smsNumber: string;
+  emailFrom?: string;
+  helpText?: string;
+  createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  keyId: string;
+  tenantId: string;
+  /** Hex SHA-256 of the whole key; the key itself is never stored. */
+  keyHash: string;
+  scopes: Scope[];
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export interface Principal {
+  tenantId: string;
+  keyId: string;
+  scopes: Scope[];
+}
+
+export interface ConsentRecord {
+  status: 'opted_in' | 'opted_out';
+  at: string;
+  keyword?: string;
+}
+
+export interface CustomerPreferences {
+  channel?: Channel;
+  quietHours?: { start: string; end: string };
+}
+
+export interface Customer {
+  tenantId: string;
+  customerId: string;
+  phone?: string;
+  email?: string;
+  timezone?: string;
+  locale?: string;
+  preferences: CustomerPreferences;
+  consent: Partial<Record<Channel, ConsentRecord>>;
+  /** The channel the customer answers on, learned from inbound messages. */
+  learnedChannel?: Channel;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Template {
+  name: string;
+  description?: string;
+  sms?: string;
+  email?: { subject: string; text: string; html?: string };
+  updatedAt: string;
+}
+
+export interface PromptSpec {
+  type: 'confirm' | 'choice';
+  options?: { key: string; value: string }[];
+  expiresAt: string;
+}
+
+export interface StatusChange {
+  status: MessageStatus;
+  at: string;
+  reason?: string;
+}
+
+/** What a send answered, kept so an idempotent replay can answer the same thing. */
+export interface StoredResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+export interface Message {
+  messageId: string;
+  tenantId: string;
+  customerId: string;
+  /** Sort key of the message in the customer's timeline (time-ordered). */
+  timelineId: string;
+  direction: 'outbound' | 'inbound';
+  channel: Channel;
+  to: string;
+  from: string;
+  body: string;
+  subject?: string;
+  html?: string;
+  status: MessageStatus;
+  statusHistory: StatusChange[];
+  template?: string;
+  urgency?: Urgency;
+  category?: Category;
+  segments?: number;
+  encoding?: 'GSM-7' | 'UCS-2';
+  prompt?: PromptSpec;
+  reference?: string;
+  providerMessageId?: string;
+  failure?: { code: ErrorCode | string; reason: string };
+  fallbackReason?: string;
+  createdAt: string;
+  response?: StoredResponse;
+}
+
+/** The idempotency claim on a message id, written before anything is published. */
+export interface MessageClaim {
+  tenantId: string;
+  messageId: string;
+  customerId: string;
+  timelineId: string;
+  requestHash: string;
+  leaseUntil: number;
+  createdAt: string;
+}

@@ -1,0 +1,115 @@
+/**
+ * The ports the domain needs. Adapters in functions/adapters implement them with the AWS SDK; unit tests use
+ * in-memory fakes.
+ */
+import type {
+  ApiKeyRecord,
+  Channel,
+  Customer,
+  CustomerPreferences,
+  Message,
+  MessageClaim,
+  Template,
+  Tenant,
+} from './model.ts';
+
+export type ClaimResult = { claimed: true } | { claimed: false; existing: MessageClaim };
+
+export interface CustomerChanges {
+  phone?: string | null;
+  email?: string | null;
+  timezone?: string | null;
+  locale?: string | null;
+  preferences?: {
+    channel?: CustomerPreferences['channel'] | null;
+    quietHours?: CustomerPreferences['quietHours'] | null;
+  };
+}
+
+export interface TimelinePage {
+  messages: Message[];
+  nextCursor?: string;
+}
+
+export interface TenantStore {
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  putTenant(tenant: Tenant): Promise<void>;
+  listTenants(): Promise<Tenant[]>;
+  getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
+  putApiKey(key: ApiKeyRecord): Promise<void>;
+  revokeApiKey(keyId: string, at: string): Promise<boolean>;
+}
+
+export interface TemplateStore {
+  getTemplate(tenantId: string, name: string): Promise<Template | undefined>;
+  putTemplate(tenantId: string, template: Template): Promise<void>;
+  listTemplates(tenantId: string): Promise<Template[]>;
+}
+
+export interface CustomerStore {
+  getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
+  /**
+   * Applies changes (creating the customer when `create` is true) and returns the customer before and after, in
+   * one write. Returns undefined when the customer does not exist and `create` is false.
+   */
+  upsertCustomer(
+    tenantId: string,
+    customerId: string,
+    changes: CustomerChanges,
+    options: { create: boolean; now: string },
+  ): Promise<{ before?: Customer; after: Customer } | undefined>;
+  /** Points (tenant, channel, address) at a customer, for inbound lookups. */
+  putAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void>;
+  deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void>;
+}
+
+export interface MessageStore {
+  /** Conditional write: claims the message id, or returns the existing claim. */
+  claimMessage(claim: MessageClaim): Promise<ClaimResult>;
+  /** Takes over a claim whose lease has expired (the first attempt died); false when someone else holds it. */
+  renewClaim(claim: MessageClaim, previousLeaseUntil: number): Promise<boolean>;
+  releaseClaim(tenantId: string, messageId: string): Promise<void>;
+  getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined>;
+  putMessage(message: Message): Promise<void>;
+  getMessageByClaim(claim: MessageClaim): Promise<Message | undefined>;
+  getMessage(tenantId: string, messageId: string): Promise<Message | undefined>;
+  listTimeline(
+    tenantId: string,
+    customerId: string,
+    options: { limit: number; before?: string },
+  ): Promise<TimelinePage>;
+}
+
+export interface SmsSender {
+  /** Resolves to the provider's message id; throws ProviderRejectedError or ProviderUnavailableError. */
+  sendSms(input: { to: string; from: string; body: string }): Promise<{ providerMessageId: string }>;
+}
+
+export interface EmailSender {
+  sendEmail(input: {
+    to: string;
+    from: string;
+    replyTo: string;
+    subject: string;
+    text: string;
+    html?: string;
+  }): Promise<{ providerMessageId: string }>;
+}
+
+export interface ParleyEvent {
+  type: string;
+  detail: { tenantId: string; customerId: string; occurredAt: string; messageId?: string; reference?: string } & Record<
+    string,
+    unknown
+  >;
+}
+
+export interface EventPublisher {
+  publish(events: ParleyEvent[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,18 @@
+import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { requireEnv } from '../config/env.ts';
+import { messageView } from '../domain/customers.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
+
+const store = new DynamoStore(requireEnv('PARLEY_TABLE_NAME'));
+
+const getMessage = async (request: HttpRequest) => {
+  const { tenantId } = requirePrincipal(request);
+  const messageId = request.event.pathParameters?.messageId ?? '';
+  // Keys are tenant-scoped: another tenant's message id simply is not found.
+  const message = /^msg_[0-9A-Z]{26}$/.test(messageId) ? await store.getMessage(tenantId, messageId) : undefined;
+  if (!message) throw new NotFoundError('Message');
+  return json(200, messageView(message));
+};
+
+export const handler = httpHandler(getMessage);

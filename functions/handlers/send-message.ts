@@ -1,0 +1,69 @@
+import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
+import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
+import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
+import { loadTokenSecret } from '../adapters/token-secret.ts';
+import { TtlCache } from '../adapters/ttl-cache.ts';
+import { numberEnv, requireEnv } from '../config/env.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import { maskAddress } from '../domain/masking.ts';
+import type { Template, Tenant } from '../domain/model.ts';
+import { idempotencyKeySchema, parseWith, sendMessageRequestSchema } from '../domain/schemas.ts';
+import { type SendDeps, sendMessage } from '../domain/send-message.ts';
+import { createReplyToken } from '../domain/tokens.ts';
+import { reportingPublisher } from './http/events.ts';
+import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
+import { logger, metrics } from './http/observability.ts';
+
+const config = {
+  tableName: requireEnv('PARLEY_TABLE_NAME'),
+  eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
+  sesConfigurationSet: requireEnv('PARLEY_SES_CONFIGURATION_SET'),
+  replyDomain: requireEnv('PARLEY_REPLY_DOMAIN'),
+  cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
+  maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
+};
+const tokenSecret = await loadTokenSecret();
+
+const store = new DynamoStore(config.tableName);
+const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
+const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
+
+const deps: SendDeps = {
+  getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
+  customers: store,
+  messages: store,
+  sms: new SnsSmsSender(),
+  email: new SesEmailSender(config.sesConfigurationSet),
+  events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
+  clock: { now: () => Date.now() },
+  replyAddress: (tenantId, messageId) =>
+    `reply+${createReplyToken(tokenSecret, tenantId, messageId)}@${config.replyDomain}`,
+  maxSmsSegments: config.maxSmsSegments,
+  claimLeaseMs: 30_000,
+  replayPoll: { intervalMs: 100, attempts: 100 },
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+const send = async (request: HttpRequest) => {
+  const { tenantId } = requirePrincipal(request);
+  const rawKey = request.header('idempotency-key');
+  const idempotencyKey =
+    rawKey === undefined ? undefined : parseWith(idempotencyKeySchema, rawKey, 'headers.Idempotency-Key');
+  const body = parseWith(sendMessageRequestSchema, request.body ?? {});
+  const tenant = await tenants.get(tenantId, () => store.getTenant(tenantId));
+  if (!tenant) throw new NotFoundError('Tenant');
+
+  const result = await sendMessage(deps, tenant, body, idempotencyKey);
+  logger.info('send handled', {
+    messageId: result.messageId,
+    status: result.statusCode,
+    channel: result.channel,
+    replayed: result.replayed,
+    to: maskAddress(body.to?.phone ?? body.to?.email),
+  });
+  if (!result.replayed) metrics.addMetric(result.statusCode < 300 ? 'MessagesSent' : 'MessagesFailed', 'Count', 1);
+  return json(result.statusCode, result.body, result.replayed ? { 'idempotent-replayed': 'true' } : {});
+};
+
+export const handler = httpHandler(send);

@@ -1,0 +1,85 @@
+import type { DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
+import { allScopes, generateApiKey } from '../functions/domain/api-keys.ts';
+import type { Template, Tenant } from '../functions/domain/model.ts';
+import type { Scope } from '../functions/routes.ts';
+
+export const demoTenant: Omit<Tenant, 'createdAt'> = {
+  tenantId: 'demo-bank',
+  name: 'Demo Bank',
+  smsNumber: '+12065550100',
+  emailFrom: 'alerts@demo-bank.example',
+  helpText: 'Demo Bank alerts: reply STOP to opt out, or call +1 206 555 0100. Msg&data rates may apply.',
+};
+
+const templates: Omit<Template, 'updatedAt'>[] = [
+  {
+    name: 'card-transaction-alert',
+    description: 'Asks the customer to confirm a card payment',
+    sms: 'Demo Bank: did you pay {{amount}} at {{merchant}}? Reply Y if this was you, N if not.',
+    email: {
+      subject: 'Did you pay {{amount}} at {{merchant}}?',
+      text: 'We saw a card payment of {{amount}} at {{merchant}}. Reply Y if this was you, N if not.',
+      html: '<p>We saw a card payment of <b>{{amount}}</b> at <b>{{merchant}}</b>.</p><p>Reply Y if this was you, N if not.</p>',
+    },
+  },
+  {
+    name: 'balance-alert',
+    description: 'Balance below a threshold',
+    sms: 'Demo Bank: your balance is {{balance}}. Reply BAL for a mini statement.',
+    email: { subject: 'Your balance is {{balance}}', text: 'Your Demo Bank balance is {{balance}}.' },
+  },
+  {
+    name: 'mini-statement',
+    sms: 'Demo Bank: balance {{balance}}. Last: {{last}}.',
+    email: { subject: 'Your mini statement', text: 'Balance {{balance}}. Recent: {{last}}.' },
+  },
+  {
+    name: 'receipt',
+    sms: 'Demo Bank: receipt for {{amount}} at {{merchant}}, ref {{ref}}.',
+    email: {
+      subject: 'Your receipt from {{merchant}}',
+      text: 'You paid {{amount}} at {{merchant}}. Reference {{ref}}.',
+    },
+  },
+];
+
+export interface DemoKeys {
+  apiKey: string;
+  agentKey: string;
+}
+
+const createKey = async (store: DynamoStore, scopes: Scope[]): Promise<string> => {
+  const { keyId, apiKey, keyHash } = generateApiKey();
+  await store.putApiKey({ keyId, tenantId: demoTenant.tenantId, keyHash, scopes, createdAt: new Date().toISOString() });
+  return apiKey;
+};
+
+const keyIsLive = async (store: DynamoStore, apiKey: string | undefined): Promise<boolean> => {
+  const keyId = apiKey?.slice(4, 16);
+  if (!keyId) return false;
+  const record = await store.getApiKey(keyId);
+  return record !== undefined && record.revokedAt === undefined;
+};
+
+/**
+ * Seeds the demo tenant ("Demo Bank"), its templates and two keys: `apiKey` with every scope, `agentKey` with
+ * read and agent. Keys from an earlier run are kept while they still work, so a restart does not change them.
+ */
+export const seedDemo = async (store: DynamoStore, previous: Partial<DemoKeys>): Promise<DemoKeys> => {
+  const now = new Date().toISOString();
+  if (!(await store.getTenant(demoTenant.tenantId))) await store.putTenant({ ...demoTenant, createdAt: now });
+  for (const template of templates) {
+    if (!(await store.getTemplate(demoTenant.tenantId, template.name))) {
+      await store.putTemplate(demoTenant.tenantId, { ...template, updatedAt: now });
+    }
+  }
+  const apiKey =
+    previous.apiKey && (await keyIsLive(store, previous.apiKey))
+      ? previous.apiKey
+      : await createKey(store, [...allScopes]);
+  const agentKey =
+    previous.agentKey && (await keyIsLive(store, previous.agentKey))
+      ? previous.agentKey
+      : await createKey(store, ['read', 'agent']);
+  return { apiKey, agentKey };
+};

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
+import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
+import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
+import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
+import { createApiRouter, type HttpHandlers, sendJson } from './http-gateway.ts';
+
+export interface LocalGatewayOptions {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  /** Powertools log level for the handlers (default WARN: the terminal stays readable). */
+  logLevel?: string;
+}
+
+export interface LocalInfo {
+  baseUrl: string;
+  wsUrl: string;
+  apiKey: string;
+  agentKey: string;
+  tenantId: string;
+  smsNumber: string;
+  emailFrom: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+}
+
+export interface LocalGateway extends LocalInfo {
+  dataDir: string;
+  edges: AwsEdges;
+  store: DynamoStore;
+  close(): Promise<void>;
+}
+
+const tableName = 'parley';
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`Port ${port} is already in use: stop the other process or start with PORT=<another port>`);
+    this.name = 'PortInUseError';
+  }
+}
+
+const readJson = <T>(path: string): Partial<T> => {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Partial<T>;
+  } catch {
+    return {};
+  }
+};
+
+const tokenSecretIn = (dataDir: string): string => {
+  const path = join(dataDir, 'token-secret');
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+};
+
+const listen = (server: Server, port: number, host: string): Promise<number> =>
+  new Promise((resolvePort, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error),
+    );
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolvePort(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+
+/**
+ * Runs Parley locally: dynalite on disk, the emulated AWS edges, and one HTTP server for the API, the local-only
+ * routes and the pages. The handlers are the Lambda handlers themselves; only their endpoints point here.
+ * Handlers read their configuration at import, so one process runs one local gateway.
+ */
+export const startLocalGateway = async (options: LocalGatewayOptions = {}): Promise<LocalGateway> => {
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = resolve(options.dataDir ?? '.parley');
+  mkdirSync(dataDir, { recursive: true });
+
+  // Claim the port first, so a second start on a busy port fails at once and touches nothing.
+  const server = createServer();
+  const port = await listen(server, options.port ?? 3000, host);
+  const baseUrl = `http://${host}:${port}`;
+
+  const dynamo = await startLocalDynamo({ path: join(dataDir, 'dynamodb') });
+  const edges = await startAwsEdges({ dataDir });
+  const dynamoClient = localDynamoClient(dynamo.endpoint);
+  await ensureTable(dynamoClient, tableName);
+  const store = new DynamoStore(tableName, createDocumentClient(dynamoClient));
+
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SNS: edges.url,
+    AWS_ENDPOINT_URL_SES: edges.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: edges.url,
+    PARLEY_TABLE_NAME: tableName,
+    PARLEY_EVENT_BUS_NAME: 'parley',
+    PARLEY_SES_CONFIGURATION_SET: 'parley-local',
+    PARLEY_REPLY_DOMAIN: 'reply.parley.localhost',
+    PARLEY_TOKEN_SECRET: tokenSecretIn(dataDir),
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.PARLEY_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_SERVICE_NAME: 'parley',
+  });
+
+  const localJsonPath = join(dataDir, 'local.json');
+  const keys: DemoKeys = await seedDemo(store, readJson<DemoKeys>(localJsonPath));
+  const info: LocalInfo = {
+    baseUrl,
+    wsUrl: `ws://${host}:${port}/ws`,
+    ...keys,
+    tenantId: demoTenant.tenantId,
+    smsNumber: demoTenant.smsNumber,
+    emailFrom: demoTenant.emailFrom as string,
+    dynamodbEndpoint: dynamo.endpoint,
+    tableName,
+  };
+  writeFileSync(localJsonPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+
+  const handlers: HttpHandlers = {
+    authorizer: (await import('../functions/handlers/authorizer.ts')).handler as HttpHandlers['authorizer'],
+    routes: {
+      'send-message': (await import('../functions/handlers/send-message.ts')).handler,
+      messages: (await import('../functions/handlers/messages.ts')).handler,
+      customers: (await import('../functions/handlers/customers.ts')).handler,
+      templates: (await import('../functions/handlers/templates.ts')).handler,
+      openapi: (await import('../functions/handlers/openapi.ts')).handler,
+    } as HttpHandlers['routes'],
+  };
+  const apiRouter = createApiRouter(handlers);
+
+  server.on('request', async (req, res) => {
+    const url = new URL(req.url ?? '/', baseUrl);
+    try {
+      if (await apiRouter(req, res, url)) return;
+      if (req.method === 'GET' && url.pathname === '/_local/outbox') {
+        const to = url.searchParams.get('to') ?? undefined;
+        return sendJson(res, 200, edges.outbox.list(to ? { to } : undefined));
+      }
+      if (req.method === 'GET' && url.pathname === '/_local/events') {
+        const type = url.searchParams.get('type') ?? undefined;
+        return sendJson(res, 200, edges.events.list(type ? { type } : undefined));
+      }
+      sendJson(res, 404, { error: { code: 'not_found', message: 'No such route' } });
+    } catch (error) {
+      console.error('[parley] request failed', error);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'Internal error' } });
+    }
+  });
+
+  return {
+    ...info,
+    dataDir,
+    edges,
+    store,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await edges.close();
+      dynamoClient.destroy();
+      await dynamo.close();
+    },
+  };
+};

@@ -1,0 +1,45 @@
+// Before any SDK module loads: the SDK warns about Node 20 at import time.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const { PortInUseError, startLocalGateway } = await import('./gateway.ts');
+
+/** `npm start`: the whole gateway on this machine. */
+const main = async () => {
+  const started = Date.now();
+  const port = process.env.PORT ? Number(process.env.PORT) : 3000;
+  const gateway = await startLocalGateway({
+    port,
+    ...(process.env.PARLEY_DATA_DIR && { dataDir: process.env.PARLEY_DATA_DIR }),
+  });
+  console.log(`
+Parley is running locally (${Date.now() - started} ms)
+
+  API            ${gateway.baseUrl}/v1   (OpenAPI: ${gateway.baseUrl}/openapi.json)
+  Outbox         ${gateway.baseUrl}/_local/outbox
+  Events         ${gateway.baseUrl}/_local/events
+  Demo tenant    ${gateway.tenantId} (SMS number ${gateway.smsNumber})
+  API key        ${gateway.apiKey}
+  Agent key      ${gateway.agentKey}
+  Data           ${gateway.dataDir} (local.json has all of the above)
+
+Press Ctrl-C to stop.`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping Parley...');
+    await gateway.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+};
+
+main().catch((error: unknown) => {
+  if (error instanceof PortInUseError) {
+    console.error(`parley: ${error.message}`);
+  } else {
+    console.error('parley: failed to start', error);
+  }
+  process.exit(1);
+});
