@@ -6,12 +6,14 @@ import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
-import { createApiRouter, type HttpHandlers, sendJson } from './http-gateway.ts';
+import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
 
 export interface LocalGatewayOptions {
   port?: number;
   host?: string;
   dataDir?: string;
+  /** API stage throttling, as API Gateway applies it (default 500 requests/s, burst 1000). */
+  throttle?: Throttle;
   /** Powertools log level for the handlers (default WARN: the terminal stays readable). */
   logLevel?: string;
 }
@@ -133,7 +135,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       openapi: (await import('../functions/handlers/openapi.ts')).handler,
     } as HttpHandlers['routes'],
   };
-  const apiRouter = createApiRouter(handlers);
+  const apiRouter = createApiRouter(handlers, options.throttle);
 
   server.on('request', async (req, res) => {
     const url = new URL(req.url ?? '/', baseUrl);

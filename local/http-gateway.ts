@@ -15,6 +15,27 @@ export interface HttpHandlers {
   routes: Record<HttpRoute['handler'], LambdaHandler<HttpEvent, APIGatewayProxyStructuredResultV2>>;
 }
 
+/** The stage throttling API Gateway applies before any Lambda runs (a token bucket). */
+export interface Throttle {
+  ratePerSecond: number;
+  burst: number;
+}
+
+const tokenBucket = ({ ratePerSecond, burst }: Throttle) => {
+  let tokens = burst;
+  let last = Date.now();
+  return {
+    take(): boolean {
+      const now = Date.now();
+      tokens = Math.min(burst, tokens + ((now - last) / 1000) * ratePerSecond);
+      last = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+};
+
 /** API Gateway's own payload limit for HTTP APIs. */
 const maxPayloadBytes = 10 * 1024 * 1024;
 
@@ -68,7 +89,8 @@ const localError = (res: ServerResponse, status: number, code: string, message: 
  * routes (locally without a cache, so a revoked key stops at once), and calls the route's handler.
  * Returns false when the request is not an API route.
  */
-export const createApiRouter = (handlers: HttpHandlers) => {
+export const createApiRouter = (handlers: HttpHandlers, throttle: Throttle = { ratePerSecond: 500, burst: 1000 }) => {
+  const bucket = tokenBucket(throttle);
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const method = req.method ?? 'GET';
     const matched = matchRoute(method, url.pathname);
@@ -78,6 +100,10 @@ export const createApiRouter = (handlers: HttpHandlers) => {
       return true;
     }
     const { route, pathParameters } = matched;
+    if (!bucket.take()) {
+      localError(res, 429, 'rate_limited', 'Too many requests; retry after a short wait');
+      return true;
+    }
     const body = await readBody(req);
     if (body === undefined) {
       localError(res, 413, 'payload_too_large', 'Request body too large');

@@ -1,5 +1,4 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
@@ -73,6 +72,16 @@ export const requirePrincipal = (request: HttpRequest): Principal => {
   return request.principal;
 };
 
+/** Flushes the request's metrics, if it added any (an empty flush only warns). */
+export const publishMetrics: middy.MiddlewareObj = {
+  after: async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+  onError: async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  },
+};
+
 /**
  * Wraps a route function in the shared middy chain: logger first, error mapping last. The route's scope comes
  * from the route table, so a handler cannot forget to check it.
@@ -101,7 +110,7 @@ export const httpHandler = (route: (request: HttpRequest) => Promise<HttpResult>
 
   return middy(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
+    .use(publishMetrics)
     .use({
       onError: async (request) => {
         const error = request.error;
