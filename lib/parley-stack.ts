@@ -1,0 +1,27 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ParleyGateway, type ParleyGatewayProps } from './parley-gateway.ts';
+
+export interface ParleyStackProps extends StackProps {
+  readonly gateway: ParleyGatewayProps;
+}
+
+/** A stack holding one Parley gateway, with the outputs ops and the `parley` CLI need. */
+export class ParleyStack extends Stack {
+  readonly gateway: ParleyGateway;
+
+  constructor(scope: Construct, id: string, props: ParleyStackProps) {
+    super(scope, id, props);
+    this.gateway = new ParleyGateway(this, 'Gateway', props.gateway);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.gateway.apiUrl, description: 'Base URL of the HTTP API v1' });
+    new CfnOutput(this, 'TableName', {
+      value: this.gateway.table.table.tableName,
+      description: 'The single table (for `npx parley ... --table`)',
+    });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.gateway.events.bus.eventBusName,
+      description: 'Subscribe backends to this bus: source "parley"',
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { tableSchema } from '../functions/adapters/dynamo/table-schema.ts';
+
+const itemReadActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+const itemWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * The single table (section 8 of the design) and the customer-managed key that encrypts it. The table is retained
+ * and deletion-protected: it holds consent records, which outlive any one deployment.
+ */
+export class ParleyTable extends Construct {
+  readonly table: dynamodb.Table;
+  /** Customer-managed, rotated yearly. Also encrypts the chat-token secret. */
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Parley data: the single table and the chat-token secret',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: tableSchema.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: tableSchema.sortKey, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: tableSchema.timeToLiveAttribute,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of tableSchema.globalSecondaryIndexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+
+  /** `dynamodb:GetItem` on the base table only, and use of the key through DynamoDB. */
+  grantGetItem(grantee: iam.IGrantable): void {
+    this.grant(grantee, ['dynamodb:GetItem'], [this.table.tableArn], ['kms:Decrypt', 'kms:DescribeKey']);
+  }
+
+  /**
+   * Item reads and writes on the table and each named index; no Scan, no table-level actions. Spelled out rather
+   * than `Table.grantReadWriteData`, which adds `index/*` and `kms:*` action wildcards.
+   */
+  grantReadWriteItems(grantee: iam.IGrantable): void {
+    const indexArns = tableSchema.globalSecondaryIndexes.map(
+      (index) => `${this.table.tableArn}/index/${index.indexName}`,
+    );
+    this.grant(
+      grantee,
+      [...itemReadActions, ...itemWriteActions],
+      [this.table.tableArn, ...indexArns],
+      ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+    );
+  }
+
+  private grant(grantee: iam.IGrantable, actions: string[], resourceArns: string[], keyActions: string[]): void {
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
+    // The key serves DynamoDB here; the secret's reader gets its own grant, through Secrets Manager.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: keyActions,
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type AppProps, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { httpRoutes } from '../../functions/routes.ts';
+import { packageRoot } from '../../lib/parley-function.ts';
+import type { ParleyGatewayProps } from '../../lib/parley-gateway.ts';
+import { ParleyStack } from '../../lib/parley-stack.ts';
+
+/** cdk.json's feature flags, so the tests synthesize what `cdk synth` does. */
+export const featureFlags = (): Record<string, unknown> => {
+  const { context } = JSON.parse(readFileSync(join(packageRoot, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const { parley: _deployConfig, ...flags } = context;
+  return flags;
+};
+
+/** Every Lambda entry point the gateway builds: the route table's handlers and the authorizer. */
+export const handlerNames = [...new Set(httpRoutes.map((route) => route.handler)), 'authorizer'] as const;
+
+/**
+ * Stub entry files, one per handler, so synth tests with bundling skipped do not depend on the real handlers
+ * (NodejsFunction checks that its entry exists). Under the package root, as esbuild's project root requires, in
+ * the git-ignored test-artifacts/.
+ */
+export const stubSourceDir = (): string => {
+  const dir = join(packageRoot, 'test-artifacts', 'cdk-stub-functions');
+  mkdirSync(join(dir, 'handlers'), { recursive: true });
+  for (const name of handlerNames) {
+    writeFileSync(join(dir, 'handlers', `${name}.ts`), 'export const handler = async () => ({ statusCode: 200 });\n');
+  }
+  return dir;
+};
+
+export const baseGatewayProps: ParleyGatewayProps = {
+  emailDomain: 'mail.bank.example',
+  replyDomain: 'reply.bank.example',
+  alarmEmail: 'ops@bank.example',
+};
+
+export interface SynthOptions {
+  /** Build the real handlers with esbuild. @default false: bundling skipped, stub entries */
+  readonly bundle?: boolean;
+  readonly gateway?: Partial<ParleyGatewayProps>;
+  readonly appProps?: AppProps;
+}
+
+export const createGatewayApp = (options: SynthOptions = {}) => {
+  const app = new App({
+    ...options.appProps,
+    context: {
+      ...featureFlags(),
+      // An empty list matches no stack: NodejsFunction assets are not bundled (aws-cdk-lib Stack.bundlingRequired).
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...options.appProps?.context,
+    },
+  });
+  const stack = new ParleyStack(app, 'Parley', {
+    env: { account: '123456789012', region: 'eu-west-1' },
+    gateway: {
+      ...baseGatewayProps,
+      ...(options.bundle ? {} : { sourceDir: stubSourceDir() }),
+      ...options.gateway,
+    },
+  });
+  return { app, stack };
+};
+
+/** The Parley stack's template, bundling skipped. */
+export const synthGateway = (options: SynthOptions = {}) => {
+  const { app, stack } = createGatewayApp(options);
+  return { app, stack, template: Template.fromStack(stack) };
+};
+
+export type HandlerName = (typeof handlerNames)[number];
+
+/** The CloudFormation logical id of a gateway function. */
+export const functionLogicalId = (stack: ParleyStack, handlerName: HandlerName): string => {
+  const { gateway } = stack;
+  const fn = handlerName === 'authorizer' ? gateway.authorizer : gateway.functions[handlerName];
+  return stack.getLogicalId(fn.fn.node.defaultChild as CfnElement);
+};
+
+/** The statements of every IAM policy attached to a gateway function's role. */
+export const policyStatementsOf = (stack: ParleyStack, template: Template, handlerName: HandlerName) => {
+  const { gateway } = stack;
+  const fn = handlerName === 'authorizer' ? gateway.authorizer : gateway.functions[handlerName];
+  const roleId = stack.getLogicalId(fn.role.node.defaultChild as CfnElement);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatementJson[]);
+};
+
+export interface PolicyStatementJson {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}

@@ -1,0 +1,128 @@
+import type { CfnElement } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { type HandlerName, type PolicyStatementJson, policyStatementsOf, synthGateway } from './gateway-app.ts';
+
+const { stack, template } = synthGateway();
+const statementsOf = (handler: HandlerName) => policyStatementsOf(stack, template, handler);
+const actionsOf = (statement: PolicyStatementJson): string[] => [statement.Action].flat();
+const allActions = (handler: HandlerName) =>
+  statementsOf(handler)
+    .filter((statement) => statement.Effect === 'Allow')
+    .flatMap(actionsOf);
+const ref = (value: unknown) => JSON.stringify(value);
+const tableArn = ref({
+  'Fn::GetAtt': [stack.getLogicalId(stack.gateway.table.table.node.defaultChild as CfnElement), 'Arn'],
+});
+
+const baseline = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+const tableItemActions = [
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+
+describe('least-privilege grants', () => {
+  it('the authorizer may only GetItem on the base table, and decrypt through DynamoDB', () => {
+    const dynamo = statementsOf('authorizer').filter((statement) =>
+      actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]).toMatchObject({ Effect: 'Allow', Action: 'dynamodb:GetItem' });
+    expect(ref(dynamo[0]?.Resource)).toBe(tableArn);
+    expect(allActions('authorizer').sort()).toEqual(
+      [...baseline, 'dynamodb:GetItem', 'kms:Decrypt', 'kms:DescribeKey'].sort(),
+    );
+    const kms = statementsOf('authorizer').find((statement) => actionsOf(statement).includes('kms:Decrypt'));
+    expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } });
+  });
+
+  it('send-message reads and writes items, puts events, reads the secret, sends SMS and email: nothing else', () => {
+    expect(new Set(allActions('send-message'))).toEqual(
+      new Set([
+        ...baseline,
+        ...tableItemActions,
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'events:PutEvents',
+        'secretsmanager:GetSecretValue',
+        'ses:SendEmail',
+        'ses:SendRawEmail',
+        'sns:Publish',
+      ]),
+    );
+  });
+
+  it('send-message may publish SMS to phone numbers but never to an SNS topic', () => {
+    const publish = statementsOf('send-message').filter((statement) => actionsOf(statement).includes('sns:Publish'));
+    expect(publish).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Allow', Action: 'sns:Publish', Resource: '*' }),
+        expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Resource: 'arn:aws:sns:*:*:*' }),
+      ]),
+    );
+    expect(publish).toHaveLength(2);
+    for (const handler of ['messages', 'customers', 'templates', 'openapi', 'authorizer'] as const) {
+      expect(allActions(handler)).not.toContain('sns:Publish');
+    }
+  });
+
+  it('send-message may send email only as the configured domain identity, through the configuration set', () => {
+    const ses = statementsOf('send-message').filter((statement) =>
+      actionsOf(statement).some((a) => a.startsWith('ses:')),
+    );
+    expect(ses).toHaveLength(1);
+    expect(actionsOf(ses[0] as PolicyStatementJson).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    const resources = ref(ses[0]?.Resource);
+    expect(resources).toContain('arn:aws:ses:eu-west-1:123456789012:identity/mail.bank.example');
+    expect(resources).toContain('arn:aws:ses:eu-west-1:123456789012:configuration-set/');
+    expect(resources).not.toContain('*');
+  });
+
+  it('table access names the table and each index: no index/* and no Scan', () => {
+    for (const handler of ['send-message', 'messages', 'customers', 'templates'] as const) {
+      const table = statementsOf(handler).filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
+      expect(table, handler).toHaveLength(1);
+      expect(actionsOf(table[0] as PolicyStatementJson).sort()).toEqual(tableItemActions);
+      const resources = ref(table[0]?.Resource);
+      expect(resources).toContain('/index/gsi1');
+      expect(resources).toContain('/index/gsi2');
+      expect(resources).not.toContain('*');
+    }
+  });
+
+  it('customers also puts events and reads the token secret; messages and templates only touch the table', () => {
+    expect(allActions('customers')).toEqual(
+      expect.arrayContaining(['events:PutEvents', 'secretsmanager:GetSecretValue']),
+    );
+    for (const handler of ['messages', 'templates'] as const) {
+      const extra = allActions(handler).filter(
+        (action) => !action.startsWith('dynamodb:') && !action.startsWith('kms:'),
+      );
+      expect(extra.sort(), handler).toEqual([...baseline].sort());
+    }
+  });
+
+  it('openapi gets nothing beyond its own logs and traces', () => {
+    expect(allActions('openapi').sort()).toEqual([...baseline].sort());
+  });
+
+  it('no Allow statement but X-Ray and SMS uses a wildcard resource', () => {
+    const handlers = ['send-message', 'messages', 'customers', 'templates', 'openapi', 'authorizer'] as const;
+    const wildcardActions = handlers.flatMap((handler) =>
+      statementsOf(handler)
+        .filter((statement) => statement.Effect === 'Allow' && ref(statement.Resource).includes('*'))
+        .flatMap(actionsOf),
+    );
+    expect(new Set(wildcardActions)).toEqual(
+      new Set(['xray:PutTelemetryRecords', 'xray:PutTraceSegments', 'sns:Publish']),
+    );
+  });
+});
