@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
 
 /** Returns the E.164 form of a phone number written in E.164, or undefined when it is not a valid number. */
 export const toE164 = (input: string): string | undefined => {
