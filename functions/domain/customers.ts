@@ -1,9 +1,13 @@
 import type { Customer, Message, PromptSpec } from './model.ts';
 import type { CustomerStore } from './ports.ts';
 
-/** Keeps the (tenant, channel, address) → customer pointers in step with a customer's addresses. */
+/**
+ * Keeps the (tenant, channel, address) → customer pointers in step with a customer's addresses. Consent belongs to
+ * the address (a STOP from a number holds whoever the number is later given to), so a new address's consent is
+ * mirrored onto the customer, and onto `after`, before anything is sent to it.
+ */
 export const syncAddresses = async (customers: CustomerStore, before: Customer | undefined, after: Customer) => {
-  const writes: Promise<void>[] = [];
+  const writes: Promise<unknown>[] = [];
   for (const [channel, key] of [
     ['sms', 'phone'],
     ['email', 'email'],
@@ -11,7 +15,15 @@ export const syncAddresses = async (customers: CustomerStore, before: Customer |
     const previous = before?.[key];
     const current = after[key];
     if (previous === current) continue;
-    if (current) writes.push(customers.putAddress(after.tenantId, channel, current, after.customerId));
+    if (current) {
+      writes.push(
+        customers.putAddress(after.tenantId, channel, current, after.customerId).then(async (consent) => {
+          if (!consent || consent.status === after.consent[channel]?.status) return;
+          after.consent[channel] = consent;
+          await customers.setCustomerConsent(after.tenantId, after.customerId, channel, consent);
+        }),
+      );
+    }
     if (previous) writes.push(customers.deleteAddress(after.tenantId, channel, previous, after.customerId));
   }
   await Promise.all(writes);

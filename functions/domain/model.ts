@@ -14,6 +14,8 @@ export interface Tenant {
   smsNumber: string;
   emailFrom?: string;
   helpText?: string;
+  /** Tenant keywords (e.g. BAL, STMT), each with an optional auto-reply template. */
+  keywords?: Record<string, { autoReplyTemplate?: string }>;
   createdAt: string;
 }
 
@@ -44,9 +46,40 @@ export interface CustomerPreferences {
   quietHours?: { start: string; end: string };
 }
 
+/** A prompt awaiting its answer, kept on the customer so an inbound reply finds it in the same read. */
+export interface OpenPrompt {
+  messageId: string;
+  timelineId: string;
+  type: 'confirm' | 'choice';
+  options?: { key: string; value: string }[];
+  expiresAt: string;
+  reference?: string;
+  /** A short excerpt of the message, to tell prompts apart when asking which one an answer is for. */
+  summary: string;
+  createdAt: string;
+}
+
+export interface PromptAnswer {
+  answer: string;
+  raw: string;
+  at: string;
+  channel: Channel;
+  /** The inbound message that answered. */
+  messageId: string;
+}
+
+/** "Which request is your answer for?" — asked when an answer fits several open prompts. */
+export interface PendingQuestion {
+  answerText: string;
+  candidates: string[];
+  askedAt: string;
+}
+
 export interface Customer {
   tenantId: string;
   customerId: string;
+  /** Set for a conversation with a number no backend has named (an inbound SMS from an unknown sender). */
+  unknownSender?: boolean;
   phone?: string;
   email?: string;
   timezone?: string;
@@ -55,10 +88,31 @@ export interface Customer {
   consent: Partial<Record<Channel, ConsentRecord>>;
   /** The channel the customer answers on, learned from inbound messages. */
   learnedChannel?: Channel;
+  /** The channel of the customer's latest inbound message. */
+  activeChannel?: Channel;
+  lastInboundAt?: string;
+  openPrompts: Record<string, OpenPrompt>;
+  promptAnswers: Record<string, PromptAnswer>;
+  pendingQuestion?: PendingQuestion;
   createdAt: string;
   updatedAt: string;
   version: number;
 }
+
+/** What an inbound message did, shown in the conversation. */
+export type InboundEffect =
+  | { type: 'opted_out'; keyword: string }
+  | { type: 'opted_in'; keyword: string }
+  | { type: 'help'; keyword: string }
+  | { type: 'callback_requested'; callbackId: string; keyword: string }
+  | { type: 'chat_requested'; keyword: string }
+  | { type: 'prompt_answered'; promptMessageId: string; answer: string }
+  | { type: 'prompt_expired'; promptMessageId: string }
+  | { type: 'prompt_already_answered'; promptMessageId: string }
+  | { type: 'prompt_question'; candidates: string[] }
+  | { type: 'prompt_hint'; promptMessageId: string }
+  | { type: 'keyword'; keyword: string }
+  | { type: 'free_text' };
 
 export interface Template {
   name: string;
@@ -111,6 +165,12 @@ export interface Message {
   providerMessageId?: string;
   failure?: { code: ErrorCode | string; reason: string };
   fallbackReason?: string;
+  /** Inbound only: what the message did. */
+  effect?: InboundEffect;
+  /** Inbound only: the provider's id of the inbound message. */
+  inboundMessageId?: string;
+  /** Outbound auto-replies: the inbound message they answer. */
+  inReplyTo?: string;
   createdAt: string;
   response?: StoredResponse;
 }

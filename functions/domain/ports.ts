@@ -5,10 +5,14 @@
 import type {
   ApiKeyRecord,
   Channel,
+  ConsentRecord,
   Customer,
   CustomerPreferences,
   Message,
   MessageClaim,
+  OpenPrompt,
+  PendingQuestion,
+  PromptAnswer,
   Template,
   Tenant,
 } from './model.ts';
@@ -24,6 +28,30 @@ export interface CustomerChanges {
     channel?: CustomerPreferences['channel'] | null;
     quietHours?: CustomerPreferences['quietHours'] | null;
   };
+  /** A prompt the send opens, recorded in the same write. */
+  openPrompt?: OpenPrompt;
+}
+
+/** What an inbound message changes on its customer, written in one versioned update. */
+export interface CustomerInboundUpdate {
+  at: string;
+  channel: Channel;
+  /** Creates the customer (an unknown sender's conversation). */
+  create?: { phone: string; unknownSender: boolean };
+  consent?: { channel: Channel; record: ConsentRecord };
+  /** Prompts answered now: each moves from open to answered. */
+  answers?: Record<string, PromptAnswer>;
+  /** Open prompts and answers past their keeping time. */
+  dropPrompts?: string[];
+  dropAnswers?: string[];
+  /** null clears it. */
+  pendingQuestion?: PendingQuestion | null;
+}
+
+/** (tenant, channel, address): the customer it belongs to and the consent given from it. */
+export interface AddressRecord {
+  customerId?: string;
+  consent?: ConsentRecord;
 }
 
 export interface TimelinePage {
@@ -47,7 +75,7 @@ export interface TemplateStore {
 }
 
 export interface CustomerStore {
-  getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
+  getCustomer(tenantId: string, customerId: string, options?: { consistent?: boolean }): Promise<Customer | undefined>;
   /**
    * Applies changes (creating the customer when `create` is true) and returns the customer before and after, in
    * one write. Returns undefined when the customer does not exist and `create` is false.
@@ -58,9 +86,28 @@ export interface CustomerStore {
     changes: CustomerChanges,
     options: { create: boolean; now: string },
   ): Promise<{ before?: Customer; after: Customer } | undefined>;
-  /** Points (tenant, channel, address) at a customer, for inbound lookups. */
-  putAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void>;
+  /** Points (tenant, channel, address) at a customer, for inbound lookups; returns the address's consent. */
+  putAddress(
+    tenantId: string,
+    channel: Channel,
+    address: string,
+    customerId: string,
+  ): Promise<ConsentRecord | undefined>;
   deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void>;
+  setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord): Promise<void>;
+  /** Closes a prompt whose message never went out. */
+  dropOpenPrompt(tenantId: string, customerId: string, messageId: string): Promise<void>;
+}
+
+export interface InboundCustomerStore extends CustomerStore {
+  getAddress(tenantId: string, channel: Channel, address: string): Promise<AddressRecord | undefined>;
+  setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<void>;
+  updateCustomerAfterInbound(
+    tenantId: string,
+    customerId: string,
+    update: CustomerInboundUpdate,
+    expected: { version: number } | 'absent',
+  ): Promise<boolean>;
 }
 
 export interface MessageStore {
@@ -68,7 +115,8 @@ export interface MessageStore {
   claimMessage(claim: MessageClaim): Promise<ClaimResult>;
   /** Takes over a claim whose lease has expired (the first attempt died); false when someone else holds it. */
   renewClaim(claim: MessageClaim, previousLeaseUntil: number): Promise<boolean>;
-  releaseClaim(tenantId: string, messageId: string): Promise<void>;
+  /** Deletes the claim if it is still the one given (same lease): a taken-over claim is not ours to release. */
+  releaseClaim(claim: MessageClaim): Promise<void>;
   getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined>;
   putMessage(message: Message): Promise<void>;
   getMessageByClaim(claim: MessageClaim): Promise<Message | undefined>;

@@ -76,12 +76,14 @@ export const chooseChannel = (input: RoutingInput): ChannelChoice => {
 
   const stated = customer.preferences.channel ?? customer.learnedChannel;
   const byUrgency: Channel[] = input.urgency === 'low' ? ['email', 'sms'] : ['sms', 'email'];
-  let order: Channel[] = stated ? [stated, ...byUrgency.filter((c) => c !== stated)] : byUrgency;
-  let reason: string | undefined;
-  if (input.urgency !== 'critical' && order[0] === 'sms' && isInQuietHours(customer, input.now) && usable('email')) {
-    order = ['email', 'sms'];
-    reason = 'quiet_hours';
-  }
+  const ideal: Channel[] = stated ? [stated, ...byUrgency.filter((c) => c !== stated)] : byUrgency;
+  const quiet =
+    input.urgency !== 'critical' &&
+    ideal[0] === 'sms' &&
+    usable('email') &&
+    !isOptedOut(customer, 'email') &&
+    isInQuietHours(customer, input.now);
+  const order: Channel[] = quiet ? ['email', 'sms'] : ideal;
 
   const candidates = order.filter(usable);
   const chosen = candidates.find((channel) => !isOptedOut(customer, channel));
@@ -94,7 +96,11 @@ export const chooseChannel = (input: RoutingInput): ChannelChoice => {
     }
     throw new ParleyError('no_reachable_channel', 'The customer has no address for a channel this message can use');
   }
-  const skipped = candidates.slice(0, candidates.indexOf(chosen)).find((channel) => isOptedOut(customer, channel));
-  if (skipped) reason = `${skipped}_opted_out`;
+  const first = ideal[0] as Channel;
+  let reason: string | undefined;
+  if (chosen !== first) {
+    if (usable(first) && isOptedOut(customer, first)) reason = `${first}_opted_out`;
+    else if (quiet) reason = 'quiet_hours';
+  }
   return reason ? { channel: chosen, fallbackReason: reason } : { channel: chosen };
 };

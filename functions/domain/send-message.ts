@@ -6,6 +6,7 @@ import type {
   Customer,
   Message,
   MessageClaim,
+  OpenPrompt,
   PromptSpec,
   StoredResponse,
   Template,
@@ -77,6 +78,10 @@ export const sendMessage = async (
   // Everything that can fail on the request alone fails before the claim, so bad input writes nothing.
   const content = await resolveContent(deps, tenant.tenantId, request);
   const smsSegments = content.sms === undefined ? undefined : countSegments(content.sms);
+  if (smsSegments && (request.channel === 'sms' || content.email === undefined)) {
+    // SMS is the only way this can go: refuse an over-long one before anything is written.
+    assertSmsFits(smsSegments, deps.maxSmsSegments);
+  }
 
   let claim: MessageClaim = {
     tenantId: tenant.tenantId,
@@ -92,15 +97,32 @@ export const sendMessage = async (
   if ('replay' in outcome) return outcome.replay;
   claim = outcome.claim;
 
-  const state = { handedToProvider: false };
+  const state: DeliveryState = { handedToProvider: false };
   try {
-    return await deliver(deps, state, tenant, request, claim, content, smsSegments);
+    const result = await deliver(deps, state, tenant, request, claim, content, smsSegments);
+    if (result.statusCode >= 400) await closePrompt(deps, tenant, state);
+    return result;
   } catch (error) {
+    if (!state.handedToProvider) await closePrompt(deps, tenant, state);
     // Nothing went out: release the claim so the backend's retry can go through. Once the provider took the
     // message, the claim stays (a retry after its lease may resend: at least once, never silently lost).
-    if (!state.handedToProvider) await deps.messages.releaseClaim(claim.tenantId, claim.messageId);
+    if (!state.handedToProvider) await deps.messages.releaseClaim(claim);
     throw error;
   }
+};
+
+const assertSmsFits = (segments: ReturnType<typeof countSegments>, max: number) => {
+  if (segments.segments > max) {
+    throw new ParleyError(
+      'message_too_long',
+      `The SMS is ${segments.segments} segments (${segments.encoding}); the limit is ${max}`,
+    );
+  }
+};
+
+const closePrompt = async (deps: SendDeps, tenant: Tenant, state: DeliveryState) => {
+  if (!state.openedPrompt) return;
+  await deps.customers.dropOpenPrompt(tenant.tenantId, state.openedPrompt.customerId, state.openedPrompt.messageId);
 };
 
 type ClaimOutcome = { claim: MessageClaim } | { replay: SendResult };
@@ -118,12 +140,14 @@ const claimOrReplay = async (deps: SendDeps, claim: MessageClaim): Promise<Claim
     }
     const replay = await waitForFirstAttempt(deps, existing);
     if (replay) return { replay };
-    // The first attempt died holding the claim: take it over, keeping its message id and timeline position.
     const current = await deps.messages.getClaim(existing.tenantId, existing.messageId);
-    if (current) {
-      const takeover = { ...current, leaseUntil: deps.clock.now() + deps.claimLeaseMs };
-      if (await deps.messages.renewClaim(takeover, current.leaseUntil)) return { claim: takeover };
-    }
+    // Released (the first attempt failed before sending): claim it afresh on the next turn.
+    if (!current) continue;
+    // Still leased: the first attempt is alive but slow. Never send beside it.
+    if (current.leaseUntil > deps.clock.now()) break;
+    // The first attempt died holding the claim: take it over, keeping its message id and timeline position.
+    const takeover = { ...current, leaseUntil: deps.clock.now() + deps.claimLeaseMs };
+    if (await deps.messages.renewClaim(takeover, current.leaseUntil)) return { claim: takeover };
   }
   throw new ParleyError('rate_limited', 'A send with this Idempotency-Key is still in progress; retry shortly');
 };
@@ -153,7 +177,12 @@ const waitForFirstAttempt = async (deps: SendDeps, existing: MessageClaim): Prom
 
 interface DeliveryState {
   handedToProvider: boolean;
+  /** The prompt this send opened on the customer, to close again if the send does not go out. */
+  openedPrompt?: { customerId: string; messageId: string };
 }
+
+/** The start of a message, to tell prompts apart in "which one?" questions. */
+const summarise = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
 
 const deliver = async (
   deps: SendDeps,
@@ -165,12 +194,29 @@ const deliver = async (
   smsSegments: ReturnType<typeof countSegments> | undefined,
 ): Promise<SendResult> => {
   const nowIso = iso(deps.clock.now());
+  const prompt = promptSpec(request, Date.parse(claim.createdAt));
+  // The prompt opens in the customer write the send makes anyway, so an inbound reply finds it in one read.
+  const openPrompt: OpenPrompt | undefined = prompt && {
+    messageId: claim.messageId,
+    timelineId: claim.timelineId,
+    type: prompt.type,
+    ...(prompt.options && { options: prompt.options }),
+    expiresAt: prompt.expiresAt,
+    ...(request.reference !== undefined && { reference: request.reference }),
+    summary: summarise(content.sms ?? content.email?.subject ?? ''),
+    createdAt: claim.createdAt,
+  };
   const upserted = await deps.customers.upsertCustomer(
     tenant.tenantId,
     request.customerId,
-    { ...(request.to?.phone && { phone: request.to.phone }), ...(request.to?.email && { email: request.to.email }) },
+    {
+      ...(request.to?.phone && { phone: request.to.phone }),
+      ...(request.to?.email && { email: request.to.email }),
+      ...(openPrompt && { openPrompt }),
+    },
     { create: request.to !== undefined, now: nowIso },
   );
+  if (upserted && openPrompt) state.openedPrompt = { customerId: request.customerId, messageId: claim.messageId };
   if (!upserted) {
     throw new ParleyError(
       'no_reachable_channel',
@@ -189,16 +235,10 @@ const deliver = async (
     now: deps.clock.now(),
   });
 
-  if (choice.channel === 'sms' && smsSegments && smsSegments.segments > deps.maxSmsSegments) {
-    throw new ParleyError(
-      'message_too_long',
-      `The SMS is ${smsSegments.segments} segments (${smsSegments.encoding}); the limit is ${deps.maxSmsSegments}`,
-    );
-  }
+  if (choice.channel === 'sms' && smsSegments) assertSmsFits(smsSegments, deps.maxSmsSegments);
 
   const message = draftMessage(tenant, request, claim, content, choice.channel, customer, smsSegments);
   if (choice.fallbackReason) message.fallbackReason = choice.fallbackReason;
-  const prompt = promptSpec(request, Date.parse(claim.createdAt));
   if (prompt) message.prompt = prompt;
 
   let providerMessageId: string;

@@ -241,7 +241,7 @@ describe('error codes', () => {
       new UpdateCommand({
         TableName: h.gateway.tableName,
         Key: keys.customer('demo-bank', 'cust-stop'),
-        UpdateExpression: 'SET consent.sms = :c',
+        UpdateExpression: 'SET consentSms = :c',
         ExpressionAttributeValues: { ':c': { status: 'opted_out', at: new Date().toISOString(), keyword: 'STOP' } },
       }),
     );

@@ -7,16 +7,34 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ApiKeyRecord, Channel, Customer, Message, MessageClaim, Template, Tenant } from '../../domain/model.ts';
 import type {
+  ApiKeyRecord,
+  Channel,
+  ConsentRecord,
+  Customer,
+  Message,
+  MessageClaim,
+  Template,
+  Tenant,
+} from '../../domain/model.ts';
+import type {
+  AddressRecord,
   ClaimResult,
   CustomerChanges,
-  CustomerStore,
+  CustomerInboundUpdate,
+  InboundCustomerStore,
   MessageStore,
   TemplateStore,
   TenantStore,
   TimelinePage,
 } from '../../domain/ports.ts';
+import {
+  consentAttribute,
+  customerUpsert,
+  openPromptAttribute,
+  promptAnswerAttribute,
+  toCustomer,
+} from './customer-item.ts';
 import { keys } from './keys.ts';
 
 export const createDocumentClient = (client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient =>
@@ -57,7 +75,7 @@ export class InvalidCursorError extends Error {
  * The single-table DynamoDB adapter behind every store port. No transactions and no streams (DESIGN section 8):
  * conditional writes and versioned updates instead.
  */
-export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, MessageStore {
+export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerStore, MessageStore {
   constructor(
     private readonly tableName: string,
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
@@ -178,11 +196,19 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
 
   // Customers
 
-  async getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined> {
+  async getCustomer(
+    tenantId: string,
+    customerId: string,
+    options: { consistent?: boolean } = { consistent: true },
+  ): Promise<Customer | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.customer(tenantId, customerId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.customer(tenantId, customerId),
+        ConsistentRead: options.consistent ?? true,
+      }),
     );
-    return strip<Customer>(Item);
+    return toCustomer(Item);
   }
 
   async upsertCustomer(
@@ -191,7 +217,7 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
     changes: CustomerChanges,
     options: { create: boolean; now: string },
   ): Promise<{ before?: Customer; after: Customer } | undefined> {
-    const update = customerUpdate(tenantId, customerId, changes, options.now);
+    const update = customerUpsert(tenantId, customerId, changes, options.now);
     const preferences = changes.preferences ?? {};
     if (preferences.channel === undefined && preferences.quietHours === undefined) {
       // One write that also hands back the old item: no read on the send path.
@@ -205,7 +231,7 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
             ReturnValues: 'ALL_OLD',
           }),
         );
-        const before = strip<Customer>(Attributes);
+        const before = toCustomer(Attributes);
         return { ...(before && { before }), after: update.apply(before) };
       } catch (error) {
         if (isConditionFailure(error)) return undefined;
@@ -231,7 +257,7 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
             ReturnValues: 'ALL_NEW',
           }),
         );
-        return { ...(before && { before }), after: strip<Customer>(Attributes) as Customer };
+        return { ...(before && { before }), after: toCustomer(Attributes) as Customer };
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -239,21 +265,148 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
     throw new Error('customer update kept conflicting');
   }
 
-  async putAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.address(tenantId, channel, address), tenantId, channel, address, customerId },
-      }),
-    );
+  /**
+   * Applies what an inbound message changed, conditional on the version read (or on the customer not existing
+   * yet): false when someone else wrote first, so the caller reads again and re-decides.
+   */
+  async updateCustomerAfterInbound(
+    tenantId: string,
+    customerId: string,
+    update: CustomerInboundUpdate,
+    expected: { version: number } | 'absent',
+  ): Promise<boolean> {
+    const sets = [
+      'tenantId = :tenantId',
+      'customerId = :customerId',
+      'updatedAt = :now',
+      'createdAt = if_not_exists(createdAt, :now)',
+      'preferences = if_not_exists(preferences, :emptyMap)',
+      'version = if_not_exists(version, :zero) + :one',
+      'lastInboundAt = :now',
+      'activeChannel = :channel',
+      'learnedChannel = :channel',
+    ];
+    const removes: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {
+      ':tenantId': tenantId,
+      ':customerId': customerId,
+      ':now': update.at,
+      ':emptyMap': {},
+      ':zero': 0,
+      ':one': 1,
+      ':channel': update.channel,
+    };
+    let n = 0;
+    const name = (attribute: string) => {
+      const placeholder = `#a${n++}`;
+      names[placeholder] = attribute;
+      return placeholder;
+    };
+    const value = (v: unknown) => {
+      const placeholder = `:v${n++}`;
+      values[placeholder] = v;
+      return placeholder;
+    };
+    if (update.create) {
+      sets.push(`${name('phone')} = ${value(update.create.phone)}`);
+      if (update.create.unknownSender) sets.push(`unknownSender = ${value(true)}`);
+    }
+    if (update.consent)
+      sets.push(`${name(consentAttribute(update.consent.channel))} = ${value(update.consent.record)}`);
+    for (const [messageId, answer] of Object.entries(update.answers ?? {})) {
+      sets.push(`${name(promptAnswerAttribute(messageId))} = ${value(answer)}`);
+      removes.push(name(openPromptAttribute(messageId)));
+    }
+    for (const messageId of update.dropPrompts ?? []) removes.push(name(openPromptAttribute(messageId)));
+    for (const messageId of update.dropAnswers ?? []) removes.push(name(promptAnswerAttribute(messageId)));
+    if (update.pendingQuestion === null) removes.push('pendingQuestion');
+    else if (update.pendingQuestion) sets.push(`pendingQuestion = ${value(update.pendingQuestion)}`);
+    if (expected !== 'absent') values[':expectedVersion'] = expected.version;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.customer(tenantId, customerId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: expected === 'absent' ? 'attribute_not_exists(pk)' : 'version = :expectedVersion',
+          ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
+  /** Mirrors an address's consent onto a customer that exists. */
+  async setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord) {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.customer(tenantId, customerId),
+          UpdateExpression: 'SET #consent = :consent, version = version + :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#consent': consentAttribute(channel) },
+          ExpressionAttributeValues: { ':consent': consent, ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async dropOpenPrompt(tenantId: string, customerId: string, messageId: string): Promise<void> {
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.customer(tenantId, customerId),
+          UpdateExpression: 'REMOVE #prompt',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#prompt': openPromptAttribute(messageId) },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+
+  /** Points an address at a customer, keeping the address's consent; returns that consent. */
+  async putAddress(
+    tenantId: string,
+    channel: Channel,
+    address: string,
+    customerId: string,
+  ): Promise<ConsentRecord | undefined> {
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.address(tenantId, channel, address),
+        UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, customerId = :customerId',
+        ExpressionAttributeValues: {
+          ':tenantId': tenantId,
+          ':channel': channel,
+          ':address': address,
+          ':customerId': customerId,
+        },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes?.consent as ConsentRecord | undefined;
+  }
+
+  /** Unlinks an address from a customer; its consent stays with the address. */
   async deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void> {
     try {
       await this.db.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tableName,
           Key: keys.address(tenantId, channel, address),
+          UpdateExpression: 'REMOVE customerId',
           // Only if it still points at this customer: another customer may have taken the address since.
           ConditionExpression: 'customerId = :customerId',
           ExpressionAttributeValues: { ':customerId': customerId },
@@ -264,11 +417,31 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
     }
   }
 
-  async getCustomerIdByAddress(tenantId: string, channel: Channel, address: string): Promise<string | undefined> {
+  async getAddress(tenantId: string, channel: Channel, address: string): Promise<AddressRecord | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: keys.address(tenantId, channel, address) }),
     );
-    return Item?.customerId as string | undefined;
+    if (!Item) return undefined;
+    return {
+      ...(typeof Item.customerId === 'string' && { customerId: Item.customerId }),
+      ...(Item.consent !== undefined && { consent: Item.consent as ConsentRecord }),
+    };
+  }
+
+  async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.address(tenantId, channel, address),
+        UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
+        ExpressionAttributeValues: {
+          ':tenantId': tenantId,
+          ':channel': channel,
+          ':address': address,
+          ':consent': consent,
+        },
+      }),
+    );
   }
 
   // Messages
@@ -313,8 +486,19 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
     }
   }
 
-  async releaseClaim(tenantId: string, messageId: string): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: keys.messageClaim(tenantId, messageId) }));
+  async releaseClaim(claim: MessageClaim): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.messageClaim(claim.tenantId, claim.messageId),
+          ConditionExpression: 'leaseUntil = :lease',
+          ExpressionAttributeValues: { ':lease': claim.leaseUntil },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   async getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined> {
@@ -375,66 +559,3 @@ export class DynamoStore implements TenantStore, TemplateStore, CustomerStore, M
       : { messages };
   }
 }
-
-/** Builds the UpdateExpression for a customer upsert, and applies the same changes to a known old item. */
-const customerUpdate = (tenantId: string, customerId: string, changes: CustomerChanges, now: string) => {
-  const fields = ['phone', 'email', 'timezone', 'locale'] as const;
-  return {
-    expression(extra: { preferences?: Record<string, unknown>; expectedVersion?: number | undefined } = {}) {
-      const sets = [
-        'tenantId = :tenantId',
-        'customerId = :customerId',
-        'updatedAt = :now',
-        'createdAt = if_not_exists(createdAt, :now)',
-        'consent = if_not_exists(consent, :emptyMap)',
-        'version = if_not_exists(version, :zero) + :one',
-        extra.preferences ? 'preferences = :preferences' : 'preferences = if_not_exists(preferences, :emptyMap)',
-      ];
-      const removes: string[] = [];
-      const names: Record<string, string> = {};
-      const values: Record<string, unknown> = {
-        ':tenantId': tenantId,
-        ':customerId': customerId,
-        ':now': now,
-        ':emptyMap': {},
-        ':zero': 0,
-        ':one': 1,
-      };
-      if (extra.preferences) values[':preferences'] = extra.preferences;
-      if (extra.expectedVersion !== undefined) values[':expectedVersion'] = extra.expectedVersion;
-      for (const field of fields) {
-        const value = changes[field];
-        if (value === undefined) continue;
-        names[`#${field}`] = field;
-        if (value === null) removes.push(`#${field}`);
-        else {
-          sets.push(`#${field} = :${field}`);
-          values[`:${field}`] = value;
-        }
-      }
-      return {
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
-        ExpressionAttributeValues: values,
-      };
-    },
-    apply(before: Customer | undefined): Customer {
-      const after = {
-        preferences: {},
-        consent: {},
-        createdAt: now,
-        ...before,
-        tenantId,
-        customerId,
-        updatedAt: now,
-        version: (before?.version ?? 0) + 1,
-      } as Customer;
-      for (const field of fields) {
-        const value = changes[field];
-        if (value === null) delete after[field];
-        else if (value !== undefined) after[field] = value;
-      }
-      return after;
-    },
-  };
-};
