@@ -9,6 +9,7 @@ export const demoTenant: Omit<Tenant, 'createdAt'> = {
   smsNumber: '+12065550100',
   emailFrom: 'alerts@demo-bank.example',
   helpText: 'Demo Bank alerts: reply STOP to opt out, or call +1 206 555 0100. Msg&data rates may apply.',
+  keywords: { BAL: {}, STMT: { autoReplyTemplate: 'statement-reply' } },
 };
 
 const templates: Omit<Template, 'updatedAt'>[] = [
@@ -32,6 +33,26 @@ const templates: Omit<Template, 'updatedAt'>[] = [
     name: 'mini-statement',
     sms: 'Demo Bank: balance {{balance}}. Last: {{last}}.',
     email: { subject: 'Your mini statement', text: 'Balance {{balance}}. Recent: {{last}}.' },
+  },
+  {
+    name: 'balance-reply',
+    description: 'Answer to BAL (sent by the demo backend)',
+    sms: 'Demo Bank: your available balance is {{balance}}.',
+  },
+  {
+    name: 'card-blocked',
+    description: 'After a card alert answered N (sent by the demo backend)',
+    sms: 'Demo Bank: we have blocked your card after payment {{reference}}. A new card is on its way; call us if you need help.',
+  },
+  {
+    name: 'card-confirmed',
+    description: 'After a card alert answered Y (sent by the demo backend)',
+    sms: 'Demo Bank: thanks for confirming payment {{reference}}. Your card stays active.',
+  },
+  {
+    name: 'statement-reply',
+    description: 'Auto-reply to the STMT keyword',
+    sms: 'Demo Bank: your latest statement is on its way by email.',
   },
   {
     name: 'receipt',
@@ -67,7 +88,8 @@ const keyIsLive = async (store: DynamoStore, apiKey: string | undefined): Promis
  */
 export const seedDemo = async (store: DynamoStore, previous: Partial<DemoKeys>): Promise<DemoKeys> => {
   const now = new Date().toISOString();
-  if (!(await store.getTenant(demoTenant.tenantId))) await store.putTenant({ ...demoTenant, createdAt: now });
+  const existing = await store.getTenant(demoTenant.tenantId);
+  await store.putTenant({ ...demoTenant, createdAt: existing?.createdAt ?? now });
   for (const template of templates) {
     if (!(await store.getTemplate(demoTenant.tenantId, template.name))) {
       await store.putTemplate(demoTenant.tenantId, { ...template, updatedAt: now });

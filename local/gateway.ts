@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
+import * as z from 'zod';
 import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
+import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
-import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
+import { createApiRouter, type HttpHandlers, readBody, sendJson, type Throttle } from './http-gateway.ts';
+import { payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 export interface LocalGatewayOptions {
   port?: number;
@@ -14,6 +18,8 @@ export interface LocalGatewayOptions {
   dataDir?: string;
   /** API stage throttling, as API Gateway applies it (default 500 requests/s, burst 1000). */
   throttle?: Throttle;
+  /** The demo backend reacting to the demo tenant's events (default on). */
+  demoBackend?: boolean;
   /** Powertools log level for the handlers (default WARN: the terminal stays readable). */
   logLevel?: string;
 }
@@ -38,6 +44,13 @@ export interface LocalGateway extends LocalInfo {
 }
 
 const tableName = 'parley';
+
+const simpleInboundSchema = z.object({
+  from: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
+  body: z.string(),
+  to: z.string().optional(),
+  replyTo: z.string().optional(),
+});
 
 export class PortInUseError extends Error {
   constructor(readonly port: number) {
@@ -101,6 +114,8 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     AWS_ENDPOINT_URL_SNS: edges.url,
     AWS_ENDPOINT_URL_SES: edges.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: edges.url,
+    AWS_ENDPOINT_URL_SQS: edges.url,
+    PARLEY_DEAD_LETTER_QUEUE_URL: `${edges.url}/000000000000/parley-inbound-sms-dlq`,
     PARLEY_TABLE_NAME: tableName,
     PARLEY_EVENT_BUS_NAME: 'parley',
     PARLEY_SES_CONFIGURATION_SET: 'parley-local',
@@ -136,11 +151,67 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
+  const inboundSms = (await import('../functions/handlers/inbound-sms.ts')).handler;
+  const stopDemoBackend =
+    options.demoBackend === false
+      ? () => undefined
+      : startDemoBackend({
+          edges,
+          baseUrl,
+          apiKey: keys.apiKey,
+          tenantId: demoTenant.tenantId,
+        });
+
+  /** POST /_local/sms/inbound: the simple form or a full End User Messaging payload, through the real handler. */
+  const simulateInbound = async (req: IncomingMessage, res: ServerResponse) => {
+    const raw = await readBody(req, 64 * 1024);
+    if (raw === undefined) return sendJson(res, 413, { error: { code: 'payload_too_large', message: 'Too large' } });
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return sendJson(res, 400, { error: { code: 'invalid_request', message: 'The body is not valid JSON' } });
+    }
+    let message: string;
+    let inboundMessageId: unknown;
+    if (input && typeof input === 'object' && 'originationNumber' in input) {
+      // A full payload goes through as given, malformed or not: the handler decides.
+      message = JSON.stringify(input);
+      inboundMessageId = input.inboundMessageId;
+    } else {
+      const parsed = simpleInboundSchema.safeParse(input);
+      if (!parsed.success) {
+        return sendJson(res, 400, {
+          error: {
+            code: 'invalid_request',
+            message: 'Give {"from": "+1...", "body": "..."} (and optionally "to", "replyTo"), or a full payload',
+            details: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })),
+          },
+        });
+      }
+      const payload = payloadFromSimple(
+        {
+          from: parsed.data.from,
+          body: parsed.data.body,
+          ...(parsed.data.to && { to: parsed.data.to }),
+          ...(parsed.data.replyTo && { replyTo: parsed.data.replyTo }),
+        },
+        { tenantNumber: demoTenant.smsNumber, edges },
+      );
+      message = JSON.stringify(payload);
+      inboundMessageId = payload.inboundMessageId;
+    }
+    const deadLettersBefore = edges.deadLetters.list().length;
+    await inboundSms(snsEventFor(message), lambdaContext('inbound-sms'));
+    const deadLettered = edges.deadLetters.list().length > deadLettersBefore;
+    sendJson(res, 202, { inboundMessageId, ...(deadLettered && { deadLettered: true }) });
+  };
 
   server.on('request', async (req, res) => {
     const url = new URL(req.url ?? '/', baseUrl);
     try {
       if (await apiRouter(req, res, url)) return;
+      if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') return await simulateInbound(req, res);
       if (req.method === 'GET' && url.pathname === '/_local/outbox') {
         const to = url.searchParams.get('to') ?? undefined;
         return sendJson(res, 200, edges.outbox.list(to ? { to } : undefined));
@@ -162,6 +233,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     edges,
     store,
     close: async () => {
+      stopDemoBackend();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await edges.close();

@@ -42,8 +42,14 @@ export const customerView = (customer: Customer) => ({
   updatedAt: customer.updatedAt,
 });
 
+/** The answer a prompt message got, kept on the customer. */
+const answerOf = (message: Message, customer: Customer | undefined) => {
+  const answer = message.prompt ? customer?.promptAnswers[message.messageId] : undefined;
+  return answer && { answer: { value: answer.answer, raw: answer.raw, at: answer.at, messageId: answer.messageId } };
+};
+
 /** A message as `GET /v1/messages/{id}` shows it. */
-export const messageView = (message: Message) => ({
+export const messageView = (message: Message, customer?: Customer) => ({
   messageId: message.messageId,
   customerId: message.customerId,
   direction: message.direction,
@@ -63,10 +69,13 @@ export const messageView = (message: Message) => ({
   ...(message.prompt !== undefined && { prompt: message.prompt }),
   ...(message.failure !== undefined && { failure: message.failure }),
   ...(message.fallbackReason !== undefined && { fallbackReason: message.fallbackReason }),
+  ...(message.effect !== undefined && { effect: message.effect }),
+  ...(message.inReplyTo !== undefined && { inReplyTo: message.inReplyTo }),
+  ...answerOf(message, customer),
 });
 
 /** A message as a conversation timeline shows it. */
-export const timelineEntry = (message: Message) => ({
+export const timelineEntry = (message: Message, customer?: Customer) => ({
   messageId: message.messageId,
   direction: message.direction,
   channel: message.channel,
@@ -76,7 +85,23 @@ export const timelineEntry = (message: Message) => ({
   createdAt: message.createdAt,
   ...(message.reference !== undefined && { reference: message.reference }),
   ...(message.prompt !== undefined && { prompt: message.prompt }),
+  ...answerOf(message, customer),
+  ...(message.effect !== undefined && { effect: message.effect }),
 });
+
+/** The customer's prompts still waiting for an answer, newest first. */
+export const openPromptsOf = (customer: Customer, now: number) =>
+  Object.values(customer.openPrompts)
+    .filter((prompt) => Date.parse(prompt.expiresAt) > now)
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+    .map((prompt) => ({
+      messageId: prompt.messageId,
+      type: prompt.type,
+      ...(prompt.options && { options: prompt.options }),
+      expiresAt: prompt.expiresAt,
+      ...(prompt.reference !== undefined && { reference: prompt.reference }),
+      summary: prompt.summary,
+    }));
 
 export const isPromptOpen = (prompt: PromptSpec | undefined, now: number): boolean =>
   prompt !== undefined && Date.parse(prompt.expiresAt) > now;

@@ -164,3 +164,18 @@ export const parseWith = <S extends z.ZodType>(schema: S, input: unknown, pathPr
   });
   throw new InvalidRequestError('The request is not valid', details);
 };
+
+/**
+ * The End User Messaging two-way SMS payload (the SNS `Message`). Validated like a request: a malformed one is
+ * dead-lettered, never half-processed.
+ */
+export const inboundSmsPayloadSchema = z.object({
+  originationNumber: phoneSchema,
+  destinationNumber: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
+  messageKeyword: z.string().max(100).optional(),
+  messageBody: z.string().max(1600, 'longer than any SMS (1600 characters)'),
+  inboundMessageId: z.string().min(1).max(200),
+  previousPublishedMessageId: z.string().max(200).optional(),
+});
+
+export type InboundSmsPayload = z.infer<typeof inboundSmsPayloadSchema>;

@@ -1,6 +1,6 @@
 import { DynamoStore, InvalidCursorError } from '../adapters/dynamo/dynamo-store.ts';
 import { requireEnv } from '../config/env.ts';
-import { customerView, isPromptOpen, syncAddresses, timelineEntry } from '../domain/customers.ts';
+import { customerView, openPromptsOf, syncAddresses, timelineEntry } from '../domain/customers.ts';
 import { InvalidRequestError, NotFoundError } from '../domain/errors.ts';
 import { conversationQuerySchema, customerIdSchema, parseWith, putCustomerRequestSchema } from '../domain/schemas.ts';
 import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
@@ -52,16 +52,10 @@ const getConversation = async (request: HttpRequest) => {
   const latest = page.messages[0];
   return json(200, {
     customerId,
-    activeChannel: latest?.channel ?? customer.preferences.channel ?? null,
+    activeChannel: customer.activeChannel ?? latest?.channel ?? null,
     preferredChannel: customer.preferences.channel ?? customer.learnedChannel ?? null,
-    openPrompts: page.messages
-      .filter((m) => m.direction === 'outbound' && isPromptOpen(m.prompt, now))
-      .map((m) => ({
-        messageId: m.messageId,
-        ...m.prompt,
-        ...(m.reference !== undefined && { reference: m.reference }),
-      })),
-    messages: page.messages.map(timelineEntry),
+    openPrompts: openPromptsOf(customer, now),
+    messages: page.messages.map((message) => timelineEntry(message, customer)),
     ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
   });
 };

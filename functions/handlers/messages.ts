@@ -12,7 +12,8 @@ const getMessage = async (request: HttpRequest) => {
   // Keys are tenant-scoped: another tenant's message id simply is not found.
   const message = /^msg_[0-9A-Z]{26}$/.test(messageId) ? await store.getMessage(tenantId, messageId) : undefined;
   if (!message) throw new NotFoundError('Message');
-  return json(200, messageView(message));
+  const customer = message.prompt ? await store.getCustomer(tenantId, message.customerId) : undefined;
+  return json(200, messageView(message, customer));
 };
 
 export const handler = httpHandler(getMessage);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { answerEventBridge } from './eventbridge.ts';
 import { Journal } from './journal.ts';
 import { addressKey, answerQuery } from './sns-ses.ts';
+import { answerSqs, type DeadLetter } from './sqs.ts';
 
 export interface OutboxEntry {
   channel: 'sms' | 'email';
@@ -45,8 +46,12 @@ export interface AwsEdges {
   };
   faults: { set(address: string, fault: Fault | null): void };
   connections: { setHandler(fn: ConnectionHandler | null, onDelete?: DisconnectHandler | null): void };
+  /** Messages sent to SQS queues: the dead-letter queues. */
+  deadLetters: { list(): DeadLetter[] };
   close(): Promise<void>;
 }
+
+export type { DeadLetter };
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // SES's own limit, the largest of the emulated APIs
 
@@ -60,6 +65,7 @@ export async function startAwsEdges(
 
   const outbox = new Journal<OutboxEntry>(options.dataDir, 'outbox.jsonl');
   const events = new Journal<CapturedEvent>(options.dataDir, 'events.jsonl');
+  const deadLetters = new Journal<DeadLetter>(options.dataDir, 'dead-letters.jsonl');
   const faults = new Map<string, Fault>();
   let onPost: ConnectionHandler | null = null;
   let onDelete: DisconnectHandler | null = null;
@@ -89,6 +95,10 @@ export async function startAwsEdges(
     }
 
     const target = req.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('AmazonSQS.')) {
+      const answer = answerSqs(target, body.toString('utf8'), deadLetters);
+      return sendJson(res, answer.status, answer.body, answer.errorType, 'application/x-amz-json-1.0');
+    }
     if (typeof target === 'string') {
       const answer = answerEventBridge(target, body.toString('utf8'), events);
       return sendJson(res, answer.status, answer.body, answer.errorType, 'application/x-amz-json-1.1');
@@ -145,6 +155,7 @@ export async function startAwsEdges(
         onDelete = deleteFn;
       },
     },
+    deadLetters: { list: () => deadLetters.list() },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

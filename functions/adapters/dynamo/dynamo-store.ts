@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { AttentionStore } from '../../domain/inbound-sms.ts';
 import type {
   ApiKeyRecord,
   Channel,
@@ -75,7 +76,7 @@ export class InvalidCursorError extends Error {
  * The single-table DynamoDB adapter behind every store port. No transactions and no streams (DESIGN section 8):
  * conditional writes and versioned updates instead.
  */
-export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerStore, MessageStore {
+export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerStore, MessageStore, AttentionStore {
   constructor(
     private readonly tableName: string,
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
@@ -440,6 +441,24 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
           ':address': address,
           ':consent': consent,
         },
+      }),
+    );
+  }
+
+  // Attention
+
+  async markNeedsAttention(
+    tenantId: string,
+    customerId: string,
+    entry: { reason: string; at: string; summary: string },
+  ): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.attention(tenantId, customerId),
+        UpdateExpression:
+          'SET customerId = :c, reason = :r, lastMessageAt = :at, summary = :s, since = if_not_exists(since, :at)',
+        ExpressionAttributeValues: { ':c': customerId, ':r': entry.reason, ':at': entry.at, ':s': entry.summary },
       }),
     );
   }

@@ -39,4 +39,10 @@ export const keys = {
     sk: `MSG#${timelineId}`,
   }),
   timelinePrefix: 'MSG#',
+  /** Conversations needing an agent's attention, one item per customer in the tenant's attention partition. */
+  attention: (tenantId: string, customerId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}ATTENTION`,
+    sk: customerId,
+  }),
+  attentionPartition: (tenantId: string) => `${tenantPrefix(tenantId)}ATTENTION`,
 };

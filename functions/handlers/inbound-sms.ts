@@ -1,0 +1,109 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context, SNSEvent, SNSEventRecord } from 'aws-lambda';
+import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
+import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
+import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
+import { TtlCache } from '../adapters/ttl-cache.ts';
+import { numberEnv, requireEnv } from '../config/env.ts';
+import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
+import { describeBody, maskPhone } from '../domain/masking.ts';
+import type { Template, Tenant } from '../domain/model.ts';
+import { inboundSmsPayloadSchema } from '../domain/schemas.ts';
+import { reportingPublisher } from './http/events.ts';
+import { publishMetrics } from './http/http-handler.ts';
+import { logger, metrics } from './http/observability.ts';
+
+const config = {
+  tableName: requireEnv('PARLEY_TABLE_NAME'),
+  eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
+  deadLetterQueueUrl: requireEnv('PARLEY_DEAD_LETTER_QUEUE_URL'),
+  cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
+};
+
+const store = new DynamoStore(config.tableName);
+const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
+const tenantsByNumber = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
+const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
+
+const day = 24 * 3600 * 1000;
+const deps: InboundDeps = {
+  customers: store,
+  messages: store,
+  attention: store,
+  sms: new SnsSmsSender(),
+  events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
+  clock: { now: () => Date.now() },
+  getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
+  expiredPromptKeepMs: 7 * day,
+  answerKeepMs: 30 * day,
+  claimLeaseMs: 30_000,
+};
+
+const tenantFor = (number: string) =>
+  tenantsByNumber.get(number, async () => {
+    const tenantId = await store.getTenantIdByNumber(number);
+    return tenantId === undefined ? undefined : store.getTenant(tenantId);
+  });
+
+/** A record that can never be processed: kept whole on the dead-letter queue, logged masked, not retried. */
+class UnprocessableError extends Error {}
+
+const parseRecord = (record: SNSEventRecord) => {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(record.Sns.Message);
+  } catch {
+    throw new UnprocessableError('Message is not JSON');
+  }
+  const parsed = inboundSmsPayloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new UnprocessableError(`invalid payload (${fields.join('; ')})`);
+  }
+  return parsed.data;
+};
+
+const processRecord = async (record: SNSEventRecord) => {
+  try {
+    const payload = parseRecord(record);
+    const tenant = await tenantFor(payload.destinationNumber);
+    if (!tenant) throw new UnprocessableError('no tenant has this destination number');
+    const outcome = await handleInboundSms(deps, {
+      tenant,
+      from: payload.originationNumber,
+      to: payload.destinationNumber,
+      body: payload.messageBody,
+      inboundMessageId: payload.inboundMessageId,
+      ...(payload.previousPublishedMessageId && { previousPublishedMessageId: payload.previousPublishedMessageId }),
+      receivedAt: new Date(Date.parse(record.Sns.Timestamp) || Date.now()).toISOString(),
+    });
+    logger.info('inbound sms handled', {
+      tenantId: tenant.tenantId,
+      from: maskPhone(payload.originationNumber),
+      body: describeBody(payload.messageBody),
+      status: outcome.status,
+      effect: outcome.effect?.type,
+      messageId: outcome.messageId,
+    });
+    metrics.addMetric(outcome.status === 'duplicate' ? 'InboundDuplicates' : 'InboundProcessed', 'Count', 1);
+  } catch (error) {
+    if (!(error instanceof UnprocessableError)) throw error;
+    logger.error('inbound sms dead-lettered', { reason: error.message, snsMessageId: record.Sns.MessageId });
+    metrics.addMetric('InboundDeadLettered', 'Count', 1);
+    await deadLetters.send({ reason: error.message, source: 'inbound-sms', payload: JSON.stringify(record) });
+  }
+};
+
+/**
+ * Subscribed to the two-way SMS topic. Malformed payloads go to the dead-letter queue at once; anything else that
+ * fails is thrown, so Lambda retries it and finally sends it to the function's own failure destination.
+ */
+export const handleSnsEvent = async (event: SNSEvent, _context?: Context): Promise<void> => {
+  for (const record of event.Records ?? []) await processRecord(record);
+};
+
+export const handler = middy(handleSnsEvent)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(publishMetrics);
