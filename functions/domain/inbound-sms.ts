@@ -48,6 +48,7 @@ export interface InboundDeps {
   /** How long an answer is kept on the customer (the inbound message keeps it for good). */
   answerKeepMs: number;
   claimLeaseMs: number;
+  sleep(ms: number): Promise<void>;
 }
 
 export interface InboundOutcome {
@@ -186,13 +187,17 @@ const decideAndRecord = async (
       channel: 'sms',
       ...(!customer && { create: { phone: sms.from, unknownSender } }),
     };
+    // Only a decision that read prompt state needs the version it read; the rest (timestamps, consent, pruning)
+    // are safe to write over a concurrent change, so busy conversations do not contend.
+    const readsPromptState = decision.update.answers !== undefined || decision.update.pendingQuestion !== undefined;
     const written = await deps.customers.updateCustomerAfterInbound(
       sms.tenant.tenantId,
       customerId,
       update,
-      customer ? { version: customer.version } : 'absent',
+      readsPromptState ? (customer ? { version: customer.version } : 'absent') : 'any',
     );
     if (written) return decision;
+    await deps.sleep(5 + Math.random() * 20 * (attempt + 1));
   }
   throw new ParleyError('internal', 'The customer kept changing under this inbound message');
 };
@@ -389,7 +394,10 @@ const resolveNamedPrompt = async (
 ): Promise<string | undefined> => {
   const providerId = sms.previousPublishedMessageId;
   if (!customer || !providerId) return undefined;
-  if (Object.keys(customer.openPrompts).length + Object.keys(customer.promptAnswers).length <= 1) return undefined;
+  // One open prompt and nothing answered: nothing to tell apart, no read needed.
+  if (Object.keys(customer.promptAnswers).length === 0 && Object.keys(customer.openPrompts).length <= 1) {
+    return undefined;
+  }
   for (const prompt of Object.values(customer.openPrompts)) {
     const message = await deps.messages.getMessageByClaim({
       tenantId: sms.tenant.tenantId,

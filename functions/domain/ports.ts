@@ -106,7 +106,8 @@ export interface InboundCustomerStore extends CustomerStore {
     tenantId: string,
     customerId: string,
     update: CustomerInboundUpdate,
-    expected: { version: number } | 'absent',
+    /** 'any': no condition, for changes that do not depend on what was read. */
+    expected: { version: number } | 'absent' | 'any',
   ): Promise<boolean>;
 }
 

@@ -39,6 +39,7 @@ const deps: InboundDeps = {
   expiredPromptKeepMs: 7 * day,
   answerKeepMs: 30 * day,
   claimLeaseMs: 30_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 const tenantFor = (number: string) =>

@@ -274,7 +274,7 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     tenantId: string,
     customerId: string,
     update: CustomerInboundUpdate,
-    expected: { version: number } | 'absent',
+    expected: { version: number } | 'absent' | 'any',
   ): Promise<boolean> {
     const sets = [
       'tenantId = :tenantId',
@@ -310,8 +310,9 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
       return placeholder;
     };
     if (update.create) {
-      sets.push(`${name('phone')} = ${value(update.create.phone)}`);
-      if (update.create.unknownSender) sets.push(`unknownSender = ${value(true)}`);
+      const phone = name('phone');
+      sets.push(`${phone} = if_not_exists(${phone}, ${value(update.create.phone)})`);
+      if (update.create.unknownSender) sets.push(`unknownSender = if_not_exists(unknownSender, ${value(true)})`);
     }
     if (update.consent)
       sets.push(`${name(consentAttribute(update.consent.channel))} = ${value(update.consent.record)}`);
@@ -323,14 +324,20 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     for (const messageId of update.dropAnswers ?? []) removes.push(name(promptAnswerAttribute(messageId)));
     if (update.pendingQuestion === null) removes.push('pendingQuestion');
     else if (update.pendingQuestion) sets.push(`pendingQuestion = ${value(update.pendingQuestion)}`);
-    if (expected !== 'absent') values[':expectedVersion'] = expected.version;
+    if (typeof expected === 'object') values[':expectedVersion'] = expected.version;
+    const condition =
+      expected === 'any'
+        ? undefined
+        : expected === 'absent'
+          ? 'attribute_not_exists(pk)'
+          : 'version = :expectedVersion';
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.customer(tenantId, customerId),
           UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: expected === 'absent' ? 'attribute_not_exists(pk)' : 'version = :expectedVersion',
+          ConditionExpression: condition,
           ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
           ExpressionAttributeValues: values,
         }),
