@@ -5,7 +5,15 @@
 export type Scope = 'send' | 'read' | 'agent';
 
 /** One Lambda per handler file under functions/handlers/. */
-export type HttpHandlerName = 'send-message' | 'messages' | 'customers' | 'templates' | 'openapi';
+export type HttpHandlerName =
+  | 'send-message'
+  | 'messages'
+  | 'customers'
+  | 'templates'
+  | 'conversations'
+  | 'callbacks'
+  | 'pages'
+  | 'openapi';
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -25,7 +33,22 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/v1/templates', handler: 'templates', scope: 'read' },
   { method: 'GET', path: '/v1/templates/{name}', handler: 'templates', scope: 'read' },
   { method: 'PUT', path: '/v1/templates/{name}', handler: 'templates', scope: 'send' },
+  { method: 'POST', path: '/v1/customers/{customerId}/messages', handler: 'conversations', scope: 'agent' },
+  { method: 'POST', path: '/v1/customers/{customerId}/chat-sessions', handler: 'conversations', scope: 'send' },
+  { method: 'GET', path: '/v1/conversations', handler: 'conversations', scope: 'read' },
+  { method: 'GET', path: '/v1/callbacks', handler: 'callbacks', scope: 'read' },
+  { method: 'PATCH', path: '/v1/callbacks/{callbackId}', handler: 'callbacks', scope: 'agent' },
   { method: 'GET', path: '/openapi.json', handler: 'openapi', scope: null },
+  // The chat page and the agent console: static pages, no data without a token or a key.
+  { method: 'GET', path: '/chat', handler: 'pages', scope: null },
+  { method: 'GET', path: '/agent', handler: 'pages', scope: null },
 ];
+
+/** The WebSocket API's routes (chat), one Lambda each. */
+export const webSocketRoutes = [
+  { routeKey: '$connect', handler: 'ws-connect' },
+  { routeKey: '$default', handler: 'ws-message' },
+  { routeKey: '$disconnect', handler: 'ws-disconnect' },
+] as const;
 
 export const routeKey = (route: Pick<HttpRoute, 'method' | 'path'>): string => `${route.method} ${route.path}`;

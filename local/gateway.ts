@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join, resolve } from 'node:path';
 import * as z from 'zod';
 import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
+import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
@@ -11,6 +12,7 @@ import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
 import { createApiRouter, type HttpHandlers, readBody, sendJson, type Throttle } from './http-gateway.ts';
 import { payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { attachWebSocketGateway } from './websocket-gateway.ts';
 
 export interface LocalGatewayOptions {
   port?: number;
@@ -38,6 +40,7 @@ export interface LocalInfo {
 
 export interface LocalGateway extends LocalInfo {
   dataDir: string;
+  webSockets: ReturnType<typeof attachWebSocketGateway>;
   edges: AwsEdges;
   store: DynamoStore;
   close(): Promise<void>;
@@ -121,6 +124,9 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     PARLEY_SES_CONFIGURATION_SET: 'parley-local',
     PARLEY_REPLY_DOMAIN: 'reply.parley.localhost',
     PARLEY_TOKEN_SECRET: tokenSecretIn(dataDir),
+    PARLEY_WS_CALLBACK_URL: edges.url,
+    PARLEY_WS_URL: `ws://${host}:${port}/ws`,
+    PARLEY_PUBLIC_URL: baseUrl,
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.PARLEY_LOG_LEVEL ?? 'WARN',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'parley',
@@ -148,10 +154,19 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       customers: (await import('../functions/handlers/customers.ts')).handler,
       templates: (await import('../functions/handlers/templates.ts')).handler,
       openapi: (await import('../functions/handlers/openapi.ts')).handler,
+      conversations: (await import('../functions/handlers/conversations.ts')).handler,
+      callbacks: (await import('../functions/handlers/callbacks.ts')).handler,
+      pages: (await import('../functions/handlers/pages.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
   const inboundSms = (await import('../functions/handlers/inbound-sms.ts')).handler;
+  const webSockets = attachWebSocketGateway(server, edges, {
+    connect: (await import('../functions/handlers/ws-connect.ts')).handler,
+    message: (await import('../functions/handlers/ws-message.ts')).handler,
+    disconnect: (await import('../functions/handlers/ws-disconnect.ts')).handler,
+  });
+  const inboundLog: { from: string; to: string; body: string; at: string; inboundMessageId: string }[] = [];
   const stopDemoBackend =
     options.demoBackend === false
       ? () => undefined
@@ -161,6 +176,35 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
           apiKey: keys.apiKey,
           tenantId: demoTenant.tenantId,
         });
+
+  /** POST /_local/demo/card-alert {"phone"}: the demo card alert to a phone, sent with the demo key. */
+  const sendDemoAlert = async (req: IncomingMessage, res: ServerResponse) => {
+    const raw = await readBody(req, 16 * 1024);
+    let phone: unknown;
+    try {
+      phone = (JSON.parse(raw?.toString('utf8') || '{}') as { phone?: unknown }).phone;
+    } catch {
+      phone = undefined;
+    }
+    if (typeof phone !== 'string') {
+      return sendJson(res, 400, { error: { code: 'invalid_request', message: 'Give {"phone": "+1..."}' } });
+    }
+    const response = await fetch(`${baseUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        customerId: `demo-${phone.replace(/\D/g, '')}`,
+        to: { phone },
+        template: 'card-transaction-alert',
+        data: { amount: '$420.00', merchant: 'ACME' },
+        urgency: 'high',
+        prompt: { type: 'confirm', expiresInSeconds: 900 },
+        reference: `txn-${Date.now().toString().slice(-6)}`,
+      }),
+    });
+    res.writeHead(response.status, { 'content-type': 'application/json' });
+    res.end(await response.text());
+  };
 
   /** POST /_local/sms/inbound: the simple form or a full End User Messaging payload, through the real handler. */
   const simulateInbound = async (req: IncomingMessage, res: ServerResponse) => {
@@ -201,6 +245,18 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       message = JSON.stringify(payload);
       inboundMessageId = payload.inboundMessageId;
     }
+    try {
+      const logged = JSON.parse(message) as Record<string, string>;
+      inboundLog.push({
+        from: logged.originationNumber ?? '',
+        to: logged.destinationNumber ?? '',
+        body: logged.messageBody ?? '',
+        at: new Date().toISOString(),
+        inboundMessageId: logged.inboundMessageId ?? '',
+      });
+    } catch {
+      // not JSON: nothing to show in the console's thread
+    }
     const deadLettersBefore = edges.deadLetters.list().length;
     await inboundSms(snsEventFor(message), lambdaContext('inbound-sms'));
     const deadLettered = edges.deadLetters.list().length > deadLettersBefore;
@@ -212,6 +268,17 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     try {
       if (await apiRouter(req, res, url)) return;
       if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') return await simulateInbound(req, res);
+      if (req.method === 'GET' && url.pathname === '/_local/inbound') {
+        const from = url.searchParams.get('from');
+        return sendJson(res, 200, from ? inboundLog.filter((m) => m.from === from) : inboundLog);
+      }
+      if (req.method === 'POST' && url.pathname === '/_local/demo/card-alert') return await sendDemoAlert(req, res);
+      if (req.method === 'GET' && url.pathname === '/') {
+        const page = loadPage('console', { wsUrl: info.wsUrl });
+        res.writeHead(200, page.headers);
+        res.end(page.body);
+        return;
+      }
       if (req.method === 'GET' && url.pathname === '/_local/outbox') {
         const to = url.searchParams.get('to') ?? undefined;
         return sendJson(res, 200, edges.outbox.list(to ? { to } : undefined));
@@ -232,8 +299,10 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     dataDir,
     edges,
     store,
+    webSockets,
     close: async () => {
       stopDemoBackend();
+      webSockets.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await edges.close();

@@ -49,6 +49,14 @@ export interface InboundDeps {
   answerKeepMs: number;
   claimLeaseMs: number;
   sleep(ms: number): Promise<void>;
+  /** CALL and CHAT: a callback request or a chat link, with the reply that acknowledges it. */
+  escalate(input: {
+    tenant: Tenant;
+    customerId: string;
+    kind: 'callback' | 'chat';
+    keyword: string;
+    at: string;
+  }): Promise<{ effect: InboundEffect; reply: string }>;
 }
 
 export interface InboundOutcome {
@@ -73,6 +81,7 @@ export const unknownSenderId = (phone: string) => `sms:${phone}`;
 
 interface Decision {
   effect: InboundEffect;
+  escalation?: { kind: 'callback' | 'chat'; keyword: string };
   update: Omit<CustomerInboundUpdate, 'at' | 'channel' | 'create'>;
   replies: string[];
   events: ParleyEvent[];
@@ -136,6 +145,17 @@ export const handleInboundSms = async (deps: InboundDeps, sms: InboundSms): Prom
     !address?.customerId,
   );
 
+  if (decision.escalation) {
+    const escalated = await deps.escalate({
+      tenant,
+      customerId: claim.customerId,
+      kind: decision.escalation.kind,
+      keyword: decision.escalation.keyword,
+      at: sms.receivedAt,
+    });
+    decision.effect = escalated.effect;
+    decision.replies.push(escalated.reply);
+  }
   await sendReplies(deps, sms, claim.customerId, decision.replies);
   if (decision.attention) {
     await deps.attention.markNeedsAttention(tenant.tenantId, claim.customerId, {
@@ -267,11 +287,19 @@ const decide = async (
       };
     case 'callback':
     case 'chat':
+      // Acted on once the message is recorded (the decision may be re-run on a conflict).
+      return {
+        effect: { type: 'free_text' },
+        escalation: { kind: classified.kind, keyword: classified.keyword },
+        update: {},
+        replies: [],
+        events: [],
+      };
     case 'reply':
       break;
   }
 
-  const normalised = classified.kind === 'reply' ? classified.normalised : classified.keyword;
+  const normalised = classified.normalised;
   const namedPromptId = await resolveNamedPrompt(deps, sms, customer);
   const match = matchPrompt({
     customer,
@@ -359,7 +387,7 @@ const decide = async (
       break;
   }
 
-  const keyword = classified.kind === 'reply' ? tenant.keywords?.[normalised] : undefined;
+  const keyword = tenant.keywords?.[normalised];
   if (keyword) {
     const replies: string[] = [];
     if (keyword.autoReplyTemplate) {

@@ -4,6 +4,8 @@ import type { Scope } from '../routes.ts';
 import type { ErrorCode } from './errors.ts';
 
 export type Channel = 'sms' | 'email';
+/** Where a message was exchanged: the addressable channels, and chat. */
+export type MessageChannel = Channel | 'chat';
 export type Urgency = 'critical' | 'high' | 'normal' | 'low';
 export type Category = 'transactional' | 'marketing';
 export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'rejected' | 'received';
@@ -14,6 +16,8 @@ export interface Tenant {
   smsNumber: string;
   emailFrom?: string;
   helpText?: string;
+  /** Whether CHAT/AGENT/HUMAN get a chat link (default) or, when false, a callback. */
+  chatEnabled?: boolean;
   /** Tenant keywords (e.g. BAL, STMT), each with an optional auto-reply template. */
   keywords?: Record<string, { autoReplyTemplate?: string }>;
   createdAt: string;
@@ -88,8 +92,10 @@ export interface Customer {
   consent: Partial<Record<Channel, ConsentRecord>>;
   /** The channel the customer answers on, learned from inbound messages. */
   learnedChannel?: Channel;
-  /** The channel of the customer's latest inbound message. */
-  activeChannel?: Channel;
+  /** The channel of the customer's latest inbound message (chat while a chat is connected). */
+  activeChannel?: MessageChannel;
+  /** The chat connected right now, if any. */
+  chat?: { sessionId: string; connectionId: string; since: string };
   lastInboundAt?: string;
   openPrompts: Record<string, OpenPrompt>;
   promptAnswers: Record<string, PromptAnswer>;
@@ -147,7 +153,7 @@ export interface Message {
   /** Sort key of the message in the customer's timeline (time-ordered). */
   timelineId: string;
   direction: 'outbound' | 'inbound';
-  channel: Channel;
+  channel: MessageChannel;
   to: string;
   from: string;
   body: string;
@@ -184,4 +190,50 @@ export interface MessageClaim {
   requestHash: string;
   leaseUntil: number;
   createdAt: string;
+}
+
+/** What an agent needs to know before calling back, captured when the customer asked. */
+export interface CallbackContext {
+  recentMessages: {
+    direction: 'outbound' | 'inbound';
+    channel: MessageChannel;
+    body: string;
+    createdAt: string;
+    reference?: string;
+  }[];
+  openPrompts: { messageId: string; summary: string; reference?: string; expiresAt: string }[];
+  answeredPrompts: { messageId: string; answer: string; at: string; reference?: string }[];
+  references: string[];
+}
+
+export interface Callback {
+  callbackId: string;
+  tenantId: string;
+  customerId: string;
+  status: 'requested' | 'completed' | 'cancelled';
+  requestedAt: string;
+  /** What the customer texted (CALL, CALLBACK, AGENT...), or `api`. */
+  keyword: string;
+  phone?: string;
+  context: CallbackContext;
+  note?: string;
+  closedAt?: string;
+}
+
+export interface ChatSession {
+  sessionId: string;
+  tenantId: string;
+  customerId: string;
+  createdAt: string;
+  expiresAt: string;
+  status: 'open' | 'ended';
+  connectionId?: string;
+}
+
+export interface Connection {
+  connectionId: string;
+  tenantId: string;
+  customerId: string;
+  sessionId: string;
+  connectedAt: string;
 }

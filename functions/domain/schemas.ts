@@ -179,3 +179,38 @@ export const inboundSmsPayloadSchema = z.object({
 });
 
 export type InboundSmsPayload = z.infer<typeof inboundSmsPayloadSchema>;
+
+export const replyRequestSchema = z
+  .strictObject({
+    body: z.string().trim().min(1).max(1600),
+    channel: z.enum(['auto', 'sms', 'email', 'chat']).default('auto'),
+  })
+  .meta({ id: 'ReplyRequest' });
+
+export const chatSessionRequestSchema = z
+  .strictObject({
+    /** Also text the link to the customer. */
+    sendLink: z.boolean().default(false),
+  })
+  .meta({ id: 'ChatSessionRequest' });
+
+export const callbackUpdateSchema = z
+  .strictObject({
+    status: z.enum(['completed', 'cancelled']),
+    note: z.string().max(2000).optional(),
+  })
+  .meta({ id: 'CallbackUpdate' });
+
+export const callbackQuerySchema = z.strictObject({
+  status: z.enum(['requested', 'completed', 'cancelled']).optional(),
+});
+
+export const conversationsQuerySchema = z.strictObject({
+  needs: z.literal('attention').default('attention'),
+});
+
+/** A frame the chat page sends over the WebSocket. */
+export const chatFrameSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('history') }),
+  z.object({ type: z.literal('message'), body: z.string().trim().min(1).max(2000) }),
+]);

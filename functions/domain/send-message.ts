@@ -5,6 +5,7 @@ import type {
   Channel,
   Customer,
   Message,
+  MessageChannel,
   MessageClaim,
   OpenPrompt,
   PromptSpec,
@@ -41,7 +42,7 @@ export interface SendResult {
   body: unknown;
   replayed: boolean;
   messageId: string;
-  channel?: Channel;
+  channel?: MessageChannel;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -7,10 +7,12 @@ import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.t
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { numberEnv, requireEnv } from '../config/env.ts';
+import { escalateFromSms } from '../domain/escalation.ts';
 import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
 import { inboundSmsPayloadSchema } from '../domain/schemas.ts';
+import { createEscalation } from './chat/escalation-wiring.ts';
 import { reportingPublisher } from './http/events.ts';
 import { publishMetrics } from './http/http-handler.ts';
 import { logger, metrics } from './http/observability.ts';
@@ -27,6 +29,7 @@ const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
 const tenantsByNumber = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
 
+const escalation = await createEscalation();
 const day = 24 * 3600 * 1000;
 const deps: InboundDeps = {
   customers: store,
@@ -40,6 +43,7 @@ const deps: InboundDeps = {
   answerKeepMs: 30 * day,
   claimLeaseMs: 30_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  escalate: (input) => escalateFromSms(escalation.deps, input),
 };
 
 const tenantFor = (number: string) =>

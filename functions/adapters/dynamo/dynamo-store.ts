@@ -8,9 +8,24 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AttentionStore } from '../../domain/inbound-sms.ts';
+
+/** A conversation an agent should look at, and why. */
+export interface AttentionEntry {
+  customerId: string;
+  since: string;
+  lastMessageAt: string;
+  summary?: string;
+  freeTextAt?: string;
+  callbackId?: string;
+  chatSessionId?: string;
+}
+
 import type {
   ApiKeyRecord,
+  Callback,
   Channel,
+  ChatSession,
+  Connection,
   ConsentRecord,
   Customer,
   Message,
@@ -468,6 +483,274 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
         ExpressionAttributeValues: { ':c': customerId, ':r': entry.reason, ':at': entry.at, ':s': entry.summary },
       }),
     );
+  }
+
+  /** Sets or clears one reason a conversation needs attention (free text, a callback, a chat). */
+  async setAttentionReason(
+    tenantId: string,
+    customerId: string,
+    reason: 'freeTextAt' | 'callbackId' | 'chatSessionId',
+    value: string | null,
+    at: string,
+  ): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.attention(tenantId, customerId),
+        UpdateExpression:
+          value === null
+            ? 'REMOVE #reason'
+            : 'SET #reason = :value, customerId = :c, lastMessageAt = :at, since = if_not_exists(since, :at)',
+        ExpressionAttributeNames: { '#reason': reason },
+        ...(value !== null && { ExpressionAttributeValues: { ':value': value, ':c': customerId, ':at': at } }),
+      }),
+    );
+  }
+
+  async listAttention(tenantId: string): Promise<AttentionEntry[]> {
+    const entries: AttentionEntry[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.attentionPartition(tenantId) },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const entry = strip<AttentionEntry>(item) as AttentionEntry;
+        if (entry.freeTextAt || entry.callbackId || entry.chatSessionId) entries.push(entry);
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return entries.sort((a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : -1));
+  }
+
+  // Callbacks
+
+  /** Creates a callback unless the customer has one open: then returns that one (`created: false`). */
+  async createCallback(callback: Callback): Promise<{ created: boolean; callback: Callback }> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.openCallback(callback.tenantId, callback.customerId), callbackId: callback.callbackId },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const { Item } = await this.db.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: keys.openCallback(callback.tenantId, callback.customerId),
+          ConsistentRead: true,
+        }),
+      );
+      const existing = Item && (await this.getCallback(callback.tenantId, Item.callbackId as string));
+      if (existing) return { created: false, callback: existing };
+      return { created: false, callback };
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.callback(callback.tenantId, callback.callbackId), ...callback },
+      }),
+    );
+    return { created: true, callback };
+  }
+
+  async getCallback(tenantId: string, callbackId: string): Promise<Callback | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.callback(tenantId, callbackId), ConsistentRead: true }),
+    );
+    return strip<Callback>(Item);
+  }
+
+  async listCallbacks(tenantId: string, status?: Callback['status']): Promise<Callback[]> {
+    const callbacks: Callback[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ...(status && { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
+          ExpressionAttributeValues: { ':pk': keys.callbackPartition(tenantId), ...(status && { ':status': status }) },
+          ScanIndexForward: false,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) callbacks.push(strip<Callback>(item) as Callback);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return callbacks;
+  }
+
+  /** Closes a requested callback; undefined when it is unknown or already closed. */
+  async closeCallback(
+    tenantId: string,
+    callbackId: string,
+    change: { status: 'completed' | 'cancelled'; note?: string; at: string },
+  ): Promise<Callback | undefined> {
+    let updated: Record<string, unknown> | undefined;
+    try {
+      ({ Attributes: updated } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.callback(tenantId, callbackId),
+          UpdateExpression: `SET #status = :status, closedAt = :at${change.note !== undefined ? ', note = :note' : ''}`,
+          ConditionExpression: '#status = :requested',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': change.status,
+            ':at': change.at,
+            ':requested': 'requested',
+            ...(change.note !== undefined && { ':note': change.note }),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+    const callback = strip<Callback>(updated) as Callback;
+    await this.db
+      .send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.openCallback(tenantId, callback.customerId),
+          ConditionExpression: 'callbackId = :id',
+          ExpressionAttributeValues: { ':id': callbackId },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+    return callback;
+  }
+
+  // Chat
+
+  /** Stores a new session as the customer's current one; returns the session it replaces, if any. */
+  async putChatSession(session: ChatSession): Promise<string | undefined> {
+    const { Attributes } = await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.currentChatSession(session.tenantId, session.customerId), sessionId: session.sessionId },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.chatSession(session.tenantId, session.sessionId),
+          ...session,
+          // Gone for good a day after it expires (DynamoDB TTL; reads treat it as gone at expiry).
+          expiresAt: Math.floor(Date.parse(session.expiresAt) / 1000) + 86_400,
+          sessionExpiresAt: session.expiresAt,
+        },
+      }),
+    );
+    return Attributes?.sessionId as string | undefined;
+  }
+
+  async getChatSession(tenantId: string, sessionId: string): Promise<ChatSession | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.chatSession(tenantId, sessionId), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { sessionExpiresAt, ...rest } = strip<Record<string, unknown>>(Item) as Record<string, unknown>;
+    return { ...(rest as unknown as ChatSession), expiresAt: sessionExpiresAt as string };
+  }
+
+  async setChatSessionState(
+    tenantId: string,
+    sessionId: string,
+    change: { status?: ChatSession['status']; connectionId?: string | null },
+  ): Promise<void> {
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change.status) {
+      sets.push('#status = :status');
+      values[':status'] = change.status;
+    }
+    if (change.connectionId === null) removes.push('connectionId');
+    else if (change.connectionId !== undefined) {
+      sets.push('connectionId = :connectionId');
+      values[':connectionId'] = change.connectionId;
+    }
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.chatSession(tenantId, sessionId),
+        UpdateExpression: [
+          sets.length ? `SET ${sets.join(', ')}` : '',
+          removes.length ? `REMOVE ${removes.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+        ConditionExpression: 'attribute_exists(pk)',
+        ...(change.status && { ExpressionAttributeNames: { '#status': 'status' } }),
+        ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
+      }),
+    );
+  }
+
+  async putConnection(connection: Connection): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.connection(connection.connectionId), ...connection },
+      }),
+    );
+  }
+
+  async getConnection(connectionId: string): Promise<Connection | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ConsistentRead: true }),
+    );
+    return strip<Connection>(Item);
+  }
+
+  async deleteConnection(connectionId: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: keys.connection(connectionId) }));
+  }
+
+  /**
+   * Records the chat connected now on the customer (active channel chat), or clears it when `chat` is null and
+   * the connection given is still the customer's (active channel back to SMS).
+   */
+  async setCustomerChat(
+    tenantId: string,
+    customerId: string,
+    chat: { sessionId: string; connectionId: string; since: string } | null,
+    clearingConnectionId?: string,
+  ): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.customer(tenantId, customerId),
+          UpdateExpression:
+            chat === null
+              ? 'REMOVE chat SET activeChannel = :sms, version = version + :one'
+              : 'SET chat = :chat, activeChannel = :chatChannel, version = version + :one',
+          ConditionExpression: chat === null ? 'chat.connectionId = :connectionId' : 'attribute_exists(pk)',
+          ExpressionAttributeValues:
+            chat === null
+              ? { ':sms': 'sms', ':one': 1, ':connectionId': clearingConnectionId }
+              : { ':chat': chat, ':chatChannel': 'chat', ':one': 1 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   // Messages

@@ -45,4 +45,25 @@ export const keys = {
     sk: customerId,
   }),
   attentionPartition: (tenantId: string) => `${tenantPrefix(tenantId)}ATTENTION`,
+  callback: (tenantId: string, callbackId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}CALLBACKS`,
+    sk: callbackId,
+  }),
+  callbackPartition: (tenantId: string) => `${tenantPrefix(tenantId)}CALLBACKS`,
+  /** Guards "one open callback per customer" with a conditional create. */
+  openCallback: (tenantId: string, customerId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}C#${customerId}`,
+    sk: 'OPENCALLBACK',
+  }),
+  /** The customer's current chat session: a new one ends the previous one. */
+  currentChatSession: (tenantId: string, customerId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}C#${customerId}`,
+    sk: 'CHATSESSION',
+  }),
+  chatSession: (tenantId: string, sessionId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}CHAT#${sessionId}`,
+    sk: 'CHAT',
+  }),
+  /** WebSocket connection id → tenant, customer, session (connection ids are global to the API). */
+  connection: (connectionId: string): ItemKey => ({ pk: `WSCONN#${connectionId}`, sk: 'CONNECTION' }),
 };
