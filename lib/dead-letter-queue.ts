@@ -1,10 +1,15 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /**
  * Where an event-driven function's failed events land (design section 10: a failure is never silent). Encrypted,
- * TLS-only, kept for the 14-day maximum; pair it with `ParleyMonitoring.alarmOnDeadLetterQueue`.
+ * TLS-only, kept for the 14-day maximum; pair it with `ParleyMonitoring.alarmOnDeadLetterQueue`. SQS-managed
+ * encryption rather than a customer-managed key, so SNS and Lambda may send to it without a key policy.
+ *
+ * Name it as a Lambda function's `deadLetterQueue`, and cdk-nag's AwsSolutions-SQS3 (every queue has a DLQ) sees it
+ * is one. Used only another way (an SNS subscription's, a Lambda destination), acknowledge SQS3 where it is used.
  */
 export class DeadLetterQueue extends Construct {
   readonly queue: sqs.Queue;
@@ -16,11 +21,13 @@ export class DeadLetterQueue extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.queue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue of a Lambda function: nothing consumes it automatically, ' +
-        'an alarm fires on its first message and an operator redrives it, so a further DLQ would add nothing.',
-    });
+  }
+
+  /**
+   * `sqs:SendMessage` on this queue only, for a handler that dead-letters an event itself. Narrower than
+   * `Queue.grantSendMessages`, which adds `GetQueueAttributes` and `GetQueueUrl`.
+   */
+  grantSendMessage(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({ grantee, actions: ['sqs:SendMessage'], resourceArns: [this.queue.queueArn] });
   }
 }

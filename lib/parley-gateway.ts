@@ -4,11 +4,13 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type HttpHandlerName, httpRoutes } from '../functions/routes.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { ParleyEmail } from './email.ts';
 import { ParleyEvents } from './events.ts';
 import { type ApiThrottle, ParleyHttpApi } from './http-api.ts';
+import { InboundSmsTopic } from './inbound-sms-topic.ts';
 import { ParleyMonitoring } from './monitoring.ts';
-import { ParleyFunction } from './parley-function.ts';
+import { ParleyFunction, type ParleyFunctionProps } from './parley-function.ts';
 import { ParleyTable } from './table.ts';
 import { TokenSecret } from './token-secret.ts';
 
@@ -70,8 +72,8 @@ const pascalCase = (name: string): string =>
 
 /**
  * A whole Parley gateway: the single table, the HTTP API with its authorizer and one function per handler, the
- * event bus, outbound email settings, the token secret and the alarms. Use it from your own CDK app, or deploy
- * `ParleyStack`.
+ * inbound SMS topic and its function, the event bus, outbound email settings, the token secret and the alarms. Use
+ * it from your own CDK app, or deploy `ParleyStack`.
  */
 export class ParleyGateway extends Construct {
   readonly table: ParleyTable;
@@ -83,6 +85,12 @@ export class ParleyGateway extends Construct {
   readonly authorizer: ParleyFunction;
   /** One function per handler name of the route table. */
   readonly functions: Readonly<Record<HttpHandlerName, ParleyFunction>>;
+  /** Two-way SMS from End User Messaging arrives here; its ARN is the stack output `InboundSmsTopicArn`. */
+  readonly inboundSmsTopic: InboundSmsTopic;
+  /** Subscribed to the inbound SMS topic. */
+  readonly inboundSms: ParleyFunction;
+  /** Every inbound SMS nobody processed, whichever step gave up on it; alarmed on. */
+  readonly inboundSmsDeadLetters: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: ParleyGatewayProps) {
     super(scope, id);
@@ -102,13 +110,18 @@ export class ParleyGateway extends Construct {
       PARLEY_TABLE_NAME: this.table.table.tableName,
       PARLEY_EVENT_BUS_NAME: this.events.bus.eventBusName,
     };
-    const newFunction = (handlerName: string, description: string): ParleyFunction => {
+    const newFunction = (
+      handlerName: string,
+      description: string,
+      asyncInvocation: Pick<ParleyFunctionProps, 'deadLetterQueue' | 'retryAttempts'> = {},
+    ): ParleyFunction => {
       const fn = new ParleyFunction(this, pascalCase(handlerName), {
         handlerName,
         description,
         environment: baseEnvironment,
         sourceDir: props.sourceDir,
         logRetention: props.logRetention,
+        ...asyncInvocation,
       });
       this.monitoring.alarmOnFunctionErrors(`${pascalCase(handlerName)}Errors`, fn.fn);
       return fn;
@@ -141,6 +154,24 @@ export class ParleyGateway extends Construct {
       logRetention: props.logRetention,
     });
     this.monitoring.alarmOnServerErrors('HttpApi5xx', this.httpApi.stage);
+
+    // One dead-letter queue for the whole inbound path: the handler's malformed records, the events Lambda gave up
+    // on after its retries and what SNS could not deliver. Each message holds the SNS record or event with
+    // attributes saying why, and is replayed the same way (publish it again), so one alarm and one place to look.
+    this.inboundSmsDeadLetters = new DeadLetterQueue(this, 'InboundSmsDeadLetters');
+    const deadLetterQueue = this.inboundSmsDeadLetters.queue;
+    this.inboundSmsTopic = new InboundSmsTopic(this, 'InboundSmsTopic');
+    this.inboundSms = newFunction('inbound-sms', 'Parley: inbound SMS (two-way SMS topic)', {
+      deadLetterQueue,
+      retryAttempts: 2,
+    });
+    this.inboundSms.addEnvironment('PARLEY_DEAD_LETTER_QUEUE_URL', deadLetterQueue.queueUrl);
+    this.table.grantReadWriteBaseTableItems(this.inboundSms.fn);
+    this.events.grantPutEvents(this.inboundSms.fn);
+    this.inboundSmsDeadLetters.grantSendMessage(this.inboundSms.fn);
+    this.grantSmsPublish(this.inboundSms);
+    this.inboundSmsTopic.subscribe(this.inboundSms.fn, deadLetterQueue);
+    this.monitoring.alarmOnDeadLetterQueue('InboundSmsDeadLetters', deadLetterQueue);
   }
 
   /** The HTTP API's base URL. */

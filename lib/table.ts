@@ -7,6 +7,13 @@ import { tableSchema } from '../functions/adapters/dynamo/table-schema.ts';
 
 const itemReadActions = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 const itemWriteActions = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const keyReadWriteActions = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+];
 
 /**
  * The single table (section 8 of the design) and the customer-managed key that encrypts it. The table is retained
@@ -64,7 +71,20 @@ export class ParleyTable extends Construct {
       grantee,
       [...itemReadActions, ...itemWriteActions],
       [this.table.tableArn, ...indexArns],
-      ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'],
+      keyReadWriteActions,
+    );
+  }
+
+  /**
+   * `GetItem`, `Query`, `PutItem`, `UpdateItem` and `DeleteItem` on the base table only: no index, no batch, no
+   * Scan. For a handler that never lists across partitions (inbound SMS).
+   */
+  grantReadWriteBaseTableItems(grantee: iam.IGrantable): void {
+    this.grant(
+      grantee,
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      [this.table.tableArn],
+      keyReadWriteActions,
     );
   }
 

@@ -1,7 +1,12 @@
 import * as z from 'zod';
 import { httpRoutes } from '../routes.ts';
 import {
+  callbackQuerySchema,
+  callbackUpdateSchema,
+  chatSessionRequestSchema,
   conversationQuerySchema,
+  conversationsQuerySchema,
+  replyRequestSchema,
   putCustomerRequestSchema,
   putTemplateRequestSchema,
   sendMessageRequestSchema,
@@ -10,12 +15,17 @@ import {
 /** Request bodies by route key: the same schemas that validate the requests. */
 const requestBodies: Record<string, z.ZodType> = {
   'POST /v1/messages': sendMessageRequestSchema,
+  'POST /v1/customers/{customerId}/messages': replyRequestSchema,
+  'POST /v1/customers/{customerId}/chat-sessions': chatSessionRequestSchema,
+  'PATCH /v1/callbacks/{callbackId}': callbackUpdateSchema,
   'PUT /v1/customers/{customerId}': putCustomerRequestSchema,
   'PUT /v1/templates/{name}': putTemplateRequestSchema,
 };
 
 const querySchemas: Record<string, z.ZodObject> = {
   'GET /v1/customers/{customerId}/conversation': conversationQuerySchema,
+  'GET /v1/callbacks': callbackQuerySchema,
+  'GET /v1/conversations': conversationsQuerySchema,
 };
 
 const summaries: Record<string, string> = {
@@ -28,6 +38,14 @@ const summaries: Record<string, string> = {
   'GET /v1/templates/{name}': 'One template',
   'PUT /v1/templates/{name}': 'Create or replace a template',
   'GET /openapi.json': 'This document',
+  'POST /v1/customers/{customerId}/messages':
+    'Reply to a customer on the channel they are on now (connected chat, else their last inbound channel)',
+  'POST /v1/customers/{customerId}/chat-sessions': 'Start a chat: a signed, expiring link (optionally texted)',
+  'GET /v1/conversations': 'Conversations needing attention: open callbacks, active chats, unanswered free text',
+  'GET /v1/callbacks': 'The callback queue, newest first, by status',
+  'PATCH /v1/callbacks/{callbackId}': 'Complete or cancel a callback',
+  'GET /chat': 'The customer chat page (token in the URL fragment)',
+  'GET /agent': 'The agent console',
 };
 
 const errorSchema = {

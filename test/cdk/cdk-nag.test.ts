@@ -79,10 +79,10 @@ describe('cdk-nag AwsSolutions gate', () => {
       .sort();
     expect(summary).toEqual(
       [
-        ...['Authorizer', 'Customers', 'Messages', 'Openapi', 'SendMessage', 'Templates'].map(
+        ...['Authorizer', 'Customers', 'Messages', 'Openapi', 'SendMessage', 'Templates', 'InboundSms'].map(
           (fn) => `${fn}/Role/DefaultPolicy AwsSolutions-IAM5[Resource::*]`,
         ),
-        'SendMessage/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]',
+        ...['SendMessage', 'InboundSms'].map((fn) => `${fn}/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]`),
         'HttpApi/Api/GET--openapi.json AwsSolutions-APIG4',
         'TokenSecret/Secret AwsSolutions-SMG4',
       ].sort(),

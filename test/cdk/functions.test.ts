@@ -8,6 +8,7 @@ import {
   functionLogicalId,
   type HandlerName,
   handlerNames,
+  logicalIdOf,
   stubSourceDir,
   synthGateway,
 } from './gateway-app.ts';
@@ -19,8 +20,16 @@ const environmentOf = (handlerName: HandlerName): Record<string, unknown> =>
   template.toJSON().Resources[functionLogicalId(stack, handlerName)].Properties.Environment.Variables;
 
 describe('Lambda functions', () => {
-  it('are one per distinct handler of the route table, plus the authorizer', () => {
-    expect(handlerNames).toEqual(['send-message', 'messages', 'customers', 'templates', 'openapi', 'authorizer']);
+  it('are one per distinct handler of the route table, plus the authorizer and inbound SMS', () => {
+    expect(handlerNames).toEqual([
+      'send-message',
+      'messages',
+      'customers',
+      'templates',
+      'openapi',
+      'authorizer',
+      'inbound-sms',
+    ]);
     expect(functions).toHaveLength(handlerNames.length);
     for (const name of handlerNames) expect(environmentOf(name)).toBeDefined();
   });
@@ -72,9 +81,37 @@ describe('Lambda functions', () => {
         PARLEY_TOKEN_SECRET_ARN: { Ref: expect.stringMatching(/TokenSecret/) },
       });
     }
-    for (const name of ['messages', 'templates', 'openapi', 'authorizer'] as const) {
+    for (const name of ['messages', 'templates', 'openapi', 'authorizer', 'inbound-sms'] as const) {
       for (const variable of emailAndTokens) expect(environmentOf(name)).not.toHaveProperty(variable);
     }
+  });
+
+  it('inbound SMS also knows its dead-letter queue, and leaves the cache TTL to its default', () => {
+    const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
+    expect(environmentOf('inbound-sms')).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'parley',
+      PARLEY_TABLE_NAME: { Ref: expect.stringMatching(/Table/) },
+      PARLEY_EVENT_BUS_NAME: { Ref: expect.stringMatching(/Bus/) },
+      PARLEY_DEAD_LETTER_QUEUE_URL: { Ref: queueId },
+    });
+    for (const name of handlerNames.filter((handler) => handler !== 'inbound-sms')) {
+      expect(environmentOf(name)).not.toHaveProperty('PARLEY_DEAD_LETTER_QUEUE_URL');
+    }
+  });
+
+  it('inbound SMS retries a failed event twice, then dead-letters it; HTTP functions have no async settings', () => {
+    const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
+    const inbound = functionLogicalId(stack, 'inbound-sms');
+    expect(template.toJSON().Resources[inbound].Properties.DeadLetterConfig).toEqual({
+      TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: inbound },
+      MaximumRetryAttempts: 2,
+    });
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    const withDeadLetters = functions.filter((fn) => fn.Properties.DeadLetterConfig !== undefined);
+    expect(withDeadLetters).toHaveLength(1);
   });
 
   it('set no reserved concurrency', () => {

@@ -2,8 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type AppProps, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { httpRoutes } from '../../functions/routes.ts';
-import { packageRoot } from '../../lib/parley-function.ts';
+import { type ParleyFunction, packageRoot } from '../../lib/parley-function.ts';
 import type { ParleyGatewayProps } from '../../lib/parley-gateway.ts';
 import { ParleyStack } from '../../lib/parley-stack.ts';
 
@@ -16,8 +17,12 @@ export const featureFlags = (): Record<string, unknown> => {
   return flags;
 };
 
-/** Every Lambda entry point the gateway builds: the route table's handlers and the authorizer. */
-export const handlerNames = [...new Set(httpRoutes.map((route) => route.handler)), 'authorizer'] as const;
+/** Every Lambda entry point the gateway builds: the route table's handlers, the authorizer and inbound SMS. */
+export const handlerNames = [
+  ...new Set(httpRoutes.map((route) => route.handler)),
+  'authorizer',
+  'inbound-sms',
+] as const;
 
 /**
  * Stub entry files, one per handler, so synth tests with bundling skipped do not depend on the real handlers
@@ -75,17 +80,23 @@ export const synthGateway = (options: SynthOptions = {}) => {
 
 export type HandlerName = (typeof handlerNames)[number];
 
-/** The CloudFormation logical id of a gateway function. */
-export const functionLogicalId = (stack: ParleyStack, handlerName: HandlerName): string => {
-  const { gateway } = stack;
-  const fn = handlerName === 'authorizer' ? gateway.authorizer : gateway.functions[handlerName];
-  return stack.getLogicalId(fn.fn.node.defaultChild as CfnElement);
+const gatewayFunction = ({ gateway }: ParleyStack, handlerName: HandlerName): ParleyFunction => {
+  if (handlerName === 'authorizer') return gateway.authorizer;
+  if (handlerName === 'inbound-sms') return gateway.inboundSms;
+  return gateway.functions[handlerName];
 };
+
+/** The CloudFormation logical id of a gateway function. */
+export const functionLogicalId = (stack: ParleyStack, handlerName: HandlerName): string =>
+  stack.getLogicalId(gatewayFunction(stack, handlerName).fn.node.defaultChild as CfnElement);
+
+/** The CloudFormation logical id of any construct's default resource. */
+export const logicalIdOf = (stack: ParleyStack, construct: IConstruct): string =>
+  stack.getLogicalId(construct.node.defaultChild as CfnElement);
 
 /** The statements of every IAM policy attached to a gateway function's role. */
 export const policyStatementsOf = (stack: ParleyStack, template: Template, handlerName: HandlerName) => {
-  const { gateway } = stack;
-  const fn = handlerName === 'authorizer' ? gateway.authorizer : gateway.functions[handlerName];
+  const fn = gatewayFunction(stack, handlerName);
   const roleId = stack.getLogicalId(fn.role.node.defaultChild as CfnElement);
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))

@@ -87,9 +87,9 @@ describe('HTTP API', () => {
     });
   });
 
-  it('outputs the API URL, the table name and the bus name', () => {
+  it('outputs the API URL, the table name, the bus name and the inbound SMS topic', () => {
     const outputs = template.findOutputs('*');
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'InboundSmsTopicArn', 'TableName']);
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
   });
 });

@@ -1,7 +1,7 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { functionLogicalId, handlerNames, synthGateway } from './gateway-app.ts';
+import { functionLogicalId, handlerNames, logicalIdOf, synthGateway } from './gateway-app.ts';
 
 const { stack, template } = synthGateway();
 const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
@@ -33,7 +33,24 @@ describe('monitoring', () => {
       Threshold: 1,
       AlarmActions: [{ Ref: topicId }],
     });
-    expect(alarms).toHaveLength(handlerNames.length + 1);
+  });
+
+  it('alarms on the first message in the inbound SMS dead-letter queue', () => {
+    const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
+  it('has nothing else: one alarm per function, the 5xx alarm and the dead-letter alarm', () => {
+    expect(alarms).toHaveLength(handlerNames.length + 2);
   });
 
   it('sends alarms to a KMS-encrypted, TLS-only topic CloudWatch may publish to, mailed to ops', () => {
@@ -56,7 +73,9 @@ describe('monitoring', () => {
 
   it('has no email subscription when no alarm email is configured', () => {
     const { template: quiet } = synthGateway({ gateway: { alarmEmail: undefined } });
-    quiet.resourceCountIs('AWS::SNS::Subscription', 0);
-    quiet.resourceCountIs('AWS::SNS::Topic', 1);
+    // The one subscription left is the inbound SMS function's, on its own topic.
+    expect(quiet.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual({});
+    expect(quiet.findResources('AWS::SNS::Subscription', { Properties: { TopicArn: { Ref: topicId } } })).toEqual({});
+    quiet.resourceCountIs('AWS::SNS::Subscription', 1);
   });
 });

@@ -1,6 +1,12 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { type HandlerName, type PolicyStatementJson, policyStatementsOf, synthGateway } from './gateway-app.ts';
+import {
+  type HandlerName,
+  logicalIdOf,
+  type PolicyStatementJson,
+  policyStatementsOf,
+  synthGateway,
+} from './gateway-app.ts';
 
 const { stack, template } = synthGateway();
 const statementsOf = (handler: HandlerName) => policyStatementsOf(stack, template, handler);
@@ -13,6 +19,10 @@ const ref = (value: unknown) => JSON.stringify(value);
 const tableArn = ref({
   'Fn::GetAtt': [stack.getLogicalId(stack.gateway.table.table.node.defaultChild as CfnElement), 'Arn'],
 });
+
+const queueArn = {
+  'Fn::GetAtt': [logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue), 'Arn'],
+};
 
 const baseline = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const tableItemActions = [
@@ -98,6 +108,55 @@ describe('least-privilege grants', () => {
     }
   });
 
+  it('inbound SMS reads and writes base-table items, puts events, sends SMS and dead-letters: nothing else', () => {
+    expect(allActions('inbound-sms').sort()).toEqual(
+      [
+        ...baseline,
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'events:PutEvents',
+        'sns:Publish',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+  });
+
+  it('inbound SMS touches the base table only: no index, no batch, no Scan', () => {
+    const table = statementsOf('inbound-sms').filter((statement) =>
+      actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(table).toHaveLength(1);
+    expect(ref(table[0]?.Resource)).toBe(tableArn);
+    const kms = statementsOf('inbound-sms').find((statement) => actionsOf(statement).includes('kms:Encrypt'));
+    expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } });
+  });
+
+  it('inbound SMS may send messages to its dead-letter queue and to no other queue', () => {
+    const sqs = statementsOf('inbound-sms').filter((statement) =>
+      actionsOf(statement).some((a) => a.startsWith('sqs:')),
+    );
+    expect(sqs).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn })]);
+    for (const handler of ['send-message', 'messages', 'customers', 'templates', 'openapi', 'authorizer'] as const) {
+      expect(allActions(handler), handler).not.toContain('sqs:SendMessage');
+    }
+  });
+
+  it('inbound SMS may publish auto-replies to phone numbers but never to an SNS topic', () => {
+    const publish = statementsOf('inbound-sms').filter((statement) => actionsOf(statement).includes('sns:Publish'));
+    expect(publish).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'sns:Publish', Resource: '*' }),
+      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Resource: 'arn:aws:sns:*:*:*' }),
+    ]);
+  });
+
   it('customers also puts events and reads the token secret; messages and templates only touch the table', () => {
     expect(allActions('customers')).toEqual(
       expect.arrayContaining(['events:PutEvents', 'secretsmanager:GetSecretValue']),
@@ -115,7 +174,15 @@ describe('least-privilege grants', () => {
   });
 
   it('no Allow statement but X-Ray and SMS uses a wildcard resource', () => {
-    const handlers = ['send-message', 'messages', 'customers', 'templates', 'openapi', 'authorizer'] as const;
+    const handlers = [
+      'send-message',
+      'messages',
+      'customers',
+      'templates',
+      'openapi',
+      'authorizer',
+      'inbound-sms',
+    ] as const;
     const wildcardActions = handlers.flatMap((handler) =>
       statementsOf(handler)
         .filter((statement) => statement.Effect === 'Allow' && ref(statement.Resource).includes('*'))
