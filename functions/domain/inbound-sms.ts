@@ -340,13 +340,27 @@ const decide = async (
       };
     case 'already_answered': {
       if (match.bySameMessage) {
-        // A redelivery of the message that answered: finish its work again (at least once), change nothing.
+        // A redelivery of the message that answered (the first delivery died after recording it): announce the
+        // answer again, at least once, and change nothing.
         const previous = customer?.promptAnswers[match.promptMessageId];
         return {
           effect: { type: 'prompt_answered', promptMessageId: match.promptMessageId, answer: previous?.answer ?? '' },
           update: {},
           replies: [],
-          events: [],
+          events: previous
+            ? [
+                {
+                  type: 'prompt.answered',
+                  detail: base({
+                    promptMessageId: match.promptMessageId,
+                    ...(previous.reference !== undefined && { reference: previous.reference }),
+                    raw: previous.raw,
+                    channel: 'sms',
+                    answer: previous.answer,
+                  }),
+                },
+              ]
+            : [],
         };
       }
       return {
@@ -377,6 +391,8 @@ const decide = async (
         events: [],
       };
     case 'hint':
+      // A tenant keyword is not an attempt at an answer (rule 7 still applies).
+      if (tenant.keywords?.[normalised]) break;
       return {
         effect: { type: 'prompt_hint', promptMessageId: match.prompt.messageId },
         update: {},
@@ -392,7 +408,11 @@ const decide = async (
     const replies: string[] = [];
     if (keyword.autoReplyTemplate) {
       const template = await deps.getTemplate(tenant.tenantId, keyword.autoReplyTemplate);
-      if (template?.sms) replies.push(renderTemplate(template.sms, {}));
+      try {
+        if (template?.sms) replies.push(renderTemplate(template.sms, { tenantName: tenant.name }));
+      } catch {
+        // An auto-reply template that needs data it cannot have: the keyword still counts, without the reply.
+      }
     }
     return {
       effect: { type: 'keyword', keyword: normalised },

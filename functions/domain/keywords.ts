@@ -32,7 +32,9 @@ export const normaliseReply = (text: string): string =>
     .trim()
     .replace(/\s+/g, ' ')
     .replace(/[\s.!?,;:]+$/u, '')
-    .toUpperCase();
+    .toUpperCase()
+    // Upper-casing can decompose (ß → SS + a lone accent): normalise again so this is idempotent.
+    .normalize('NFKC');
 
 export type Classified =
   | { kind: 'opt_out'; keyword: string }

@@ -70,6 +70,8 @@ export interface PromptAnswer {
   channel: Channel;
   /** The inbound message that answered. */
   messageId: string;
+  /** The prompt's reference, kept so the answer can be announced again on a redelivery. */
+  reference?: string;
 }
 
 /** "Which request is your answer for?" — asked when an answer fits several open prompts. */

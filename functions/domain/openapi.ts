@@ -6,9 +6,9 @@ import {
   chatSessionRequestSchema,
   conversationQuerySchema,
   conversationsQuerySchema,
-  replyRequestSchema,
   putCustomerRequestSchema,
   putTemplateRequestSchema,
+  replyRequestSchema,
   sendMessageRequestSchema,
 } from './schemas.ts';
 

@@ -36,6 +36,9 @@ export const matchPrompt = (input: MatchInput): PromptMatch => {
   const customer = input.customer;
   if (!customer) return { kind: 'none' };
   const { normalised, now } = input;
+  // A redelivery of the message that already answered: recognise it before anything else.
+  const own = Object.entries(customer.promptAnswers).find(([, answer]) => answer.messageId === input.messageId);
+  if (own) return { kind: 'already_answered', promptMessageId: own[0], bySameMessage: true };
   const prompts = Object.values(customer.openPrompts);
   const live = prompts.filter((p) => Date.parse(p.expiresAt) > now).sort(newestFirst);
 
@@ -86,12 +89,6 @@ export const matchPrompt = (input: MatchInput): PromptMatch => {
     .sort(newestFirst)[0];
   if (expired) return { kind: 'expired', prompt: expired };
 
-  // The answer may be for a prompt already answered (a second "Y", a redelivery after a crash).
-  const answeredIds = Object.keys(customer.promptAnswers);
-  if (answerForAny(normalised) && answeredIds.length > 0) {
-    const own = answeredIds.find((id) => customer.promptAnswers[id]?.messageId === input.messageId);
-    if (own) return { kind: 'already_answered', promptMessageId: own, bySameMessage: true };
-  }
   return { kind: 'none' };
 };
 

@@ -451,20 +451,28 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     };
   }
 
+  /** Records consent given from an address, unless a later change is already recorded (a late redelivery). */
   async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.address(tenantId, channel, address),
-        UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
-        ExpressionAttributeValues: {
-          ':tenantId': tenantId,
-          ':channel': channel,
-          ':address': address,
-          ':consent': consent,
-        },
-      }),
-    );
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.address(tenantId, channel, address),
+          UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
+          ConditionExpression: 'attribute_not_exists(consent) OR consent.#at <= :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: {
+            ':tenantId': tenantId,
+            ':channel': channel,
+            ':address': address,
+            ':consent': consent,
+            ':at': consent.at,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
   // Attention
