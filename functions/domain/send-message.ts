@@ -35,6 +35,8 @@ export interface SendDeps {
   /** How a duplicate waits for the first attempt to finish. */
   replayPoll: { intervalMs: number; attempts: number };
   sleep(ms: number): Promise<void>;
+  /** Shows a sent message in the customer's connected chat, if they have one open (optional). */
+  pushToChat?(customer: Customer, message: Message): Promise<unknown>;
 }
 
 export interface SendResult {
@@ -262,7 +264,10 @@ const deliver = async (
     if (error instanceof ParleyError) throw error;
     throw new ProviderUnavailableError(error);
   }
-  return await recordOutcome(deps, state, message, { status: 'sent', providerMessageId });
+  const result = await recordOutcome(deps, state, message, { status: 'sent', providerMessageId });
+  // The customer is chatting right now: the message joins the chat too (the customer image came with the write).
+  if (customer.chat && deps.pushToChat) await deps.pushToChat(customer, message);
+  return result;
 };
 
 const draftMessage = (

@@ -1,11 +1,13 @@
+import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
-import { numberEnv, requireEnv } from '../config/env.ts';
+import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
 import { NotFoundError } from '../domain/errors.ts';
+import { pushToChat } from '../domain/escalation.ts';
 import { maskAddress } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
 import { idempotencyKeySchema, parseWith, sendMessageRequestSchema } from '../domain/schemas.ts';
@@ -24,6 +26,7 @@ const config = {
   maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
 };
 const tokenSecret = await loadTokenSecret();
+const wsCallbackUrl = optionalEnv('PARLEY_WS_CALLBACK_URL');
 
 const store = new DynamoStore(config.tableName);
 const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
@@ -43,6 +46,14 @@ const deps: SendDeps = {
   claimLeaseMs: 30_000,
   replayPoll: { intervalMs: 100, attempts: 100 },
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ...(wsCallbackUrl && {
+    pushToChat: (customer, message) =>
+      pushToChat(
+        { pusher: new ApiGatewayPusher(() => wsCallbackUrl), store, events: deps.events, clock: deps.clock },
+        customer,
+        message,
+      ).catch((error: unknown) => logger.warn('chat push failed', { error: error as Error })),
+  }),
 };
 
 const send = async (request: HttpRequest) => {

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttentionStore } from '../../domain/inbound-sms.ts';
 
 /** A conversation an agent should look at, and why. */
@@ -776,10 +777,12 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
       return { claimed: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      // DynamoDB hands back the existing item on a failed condition; emulators that do not, cost one read.
-      const existing =
-        strip<MessageClaim>((error as { Item?: Record<string, unknown> }).Item) ??
-        (await this.getClaim(claim.tenantId, claim.messageId));
+      // DynamoDB hands back the existing item on a failed condition, in its wire format (the document client does
+      // not convert error payloads); emulators that leave it out cost one read.
+      const raw = (error as { Item?: Record<string, AttributeValue> }).Item;
+      const existing = raw
+        ? strip<MessageClaim>(unmarshall(raw))
+        : await this.getClaim(claim.tenantId, claim.messageId);
       if (!existing) return this.claimMessage(claim);
       return { claimed: false, existing };
     }
