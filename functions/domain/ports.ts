@@ -95,8 +95,8 @@ export interface CustomerStore {
   ): Promise<ConsentRecord | undefined>;
   deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void>;
   setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord): Promise<void>;
-  /** Closes a prompt whose message never went out. */
-  dropOpenPrompt(tenantId: string, customerId: string, messageId: string): Promise<void>;
+  /** Closes prompts: one whose message never went out, or ones long expired or crowded out. */
+  dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void>;
 }
 
 export interface InboundCustomerStore extends CustomerStore {

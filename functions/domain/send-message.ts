@@ -114,6 +114,26 @@ export const sendMessage = async (
   }
 };
 
+/** Open prompts a customer keeps: the newest ones (older ones are crowded out), none long expired. */
+export const maxOpenPrompts = 5;
+export const expiredPromptKeepMs = 7 * 24 * 3600 * 1000;
+
+/**
+ * The customer write of a send returns the customer as it was, so prompts that are long expired or crowded out
+ * are seen here and removed in one more write, only when there are some: the item stays small, and so does the
+ * cost of every later send.
+ */
+const pruneOpenPrompts = async (deps: SendDeps, customer: Customer) => {
+  const now = deps.clock.now();
+  const prompts = Object.values(customer.openPrompts).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  const stale = prompts
+    .filter((prompt, index) => index >= maxOpenPrompts || Date.parse(prompt.expiresAt) + expiredPromptKeepMs < now)
+    .map((prompt) => prompt.messageId);
+  if (stale.length === 0) return;
+  await deps.customers.dropOpenPrompts(customer.tenantId, customer.customerId, stale);
+  for (const id of stale) delete customer.openPrompts[id];
+};
+
 const assertSmsFits = (segments: ReturnType<typeof countSegments>, max: number) => {
   if (segments.segments > max) {
     throw new ParleyError(
@@ -125,7 +145,7 @@ const assertSmsFits = (segments: ReturnType<typeof countSegments>, max: number) 
 
 const closePrompt = async (deps: SendDeps, tenant: Tenant, state: DeliveryState) => {
   if (!state.openedPrompt) return;
-  await deps.customers.dropOpenPrompt(tenant.tenantId, state.openedPrompt.customerId, state.openedPrompt.messageId);
+  await deps.customers.dropOpenPrompts(tenant.tenantId, state.openedPrompt.customerId, [state.openedPrompt.messageId]);
 };
 
 type ClaimOutcome = { claim: MessageClaim } | { replay: SendResult };
@@ -228,6 +248,7 @@ const deliver = async (
   }
   const customer = upserted.after;
   await syncAddresses(deps.customers, upserted.before, customer);
+  await pruneOpenPrompts(deps, customer);
 
   const choice = chooseChannel({
     requested: request.channel,

@@ -253,6 +253,33 @@ describe('send message', () => {
       expect(deps.customers.upserts).toBe(1);
     });
 
+    it('keeps the customer item small: crowded-out and long-expired prompts are removed in one extra write', async () => {
+      // Prepare: five live prompts and one that expired more than a week ago
+      const now = deps.clock.now();
+      const prompt = (id: string, createdAt: number, expiresAt: number) => ({
+        messageId: id,
+        timelineId: '01JX0000000000000000000000',
+        type: 'confirm' as const,
+        expiresAt: new Date(expiresAt).toISOString(),
+        summary: id,
+        createdAt: new Date(createdAt).toISOString(),
+      });
+      const openPrompts = Object.fromEntries(
+        [
+          prompt('msg_old_expired', now - 30 * 86_400_000, now - 8 * 86_400_000),
+          ...[1, 2, 3, 4, 5].map((i) => prompt(`msg_live_${i}`, now - i * 60_000, now + 3_600_000)),
+        ].map((p) => [p.messageId, p]),
+      );
+      deps.customers.seed({ tenantId, customerId: 'cust-42', phone, openPrompts });
+
+      // Act
+      await sendMessage(deps, tenant, request(), key);
+
+      // Assess: the new prompt and the four newest live ones stay
+      const open = Object.keys((await deps.customers.getCustomer(tenantId, 'cust-42'))?.openPrompts ?? {}).sort();
+      expect(open).toEqual([messageIdForKey, 'msg_live_1', 'msg_live_2', 'msg_live_3', 'msg_live_4'].sort());
+    });
+
     it('closes again when the provider rejects the message', async () => {
       deps.sms.failNext('rejected');
 

@@ -383,15 +383,18 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     }
   }
 
-  async dropOpenPrompt(tenantId: string, customerId: string, messageId: string): Promise<void> {
+  async dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    const names = Object.fromEntries(messageIds.map((id, i) => [`#p${i}`, openPromptAttribute(id)]));
     await this.db
       .send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.customer(tenantId, customerId),
-          UpdateExpression: 'REMOVE #prompt',
+          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')} SET version = version + :one`,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#prompt': openPromptAttribute(messageId) },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':one': 1 },
         }),
       )
       .catch((error: unknown) => {
