@@ -1,15 +1,14 @@
 import * as z from 'zod';
 import { httpRoutes } from '../routes.ts';
+import { putCustomerRequestSchema, sendMessageRequestSchema } from './contact-schemas.ts';
 import {
   callbackQuerySchema,
   callbackUpdateSchema,
   chatSessionRequestSchema,
   conversationQuerySchema,
   conversationsQuerySchema,
-  putCustomerRequestSchema,
   putTemplateRequestSchema,
   replyRequestSchema,
-  sendMessageRequestSchema,
 } from './schemas.ts';
 
 /** Request bodies by route key: the same schemas that validate the requests. */

@@ -1,3 +1,4 @@
+import type { SendMessageRequest } from './contact-schemas.ts';
 import { syncAddresses } from './customers.ts';
 import { ParleyError, ProviderRejectedError, ProviderUnavailableError } from './errors.ts';
 import { fingerprint, newMessageId, newTimelineId } from './ids.ts';
@@ -15,7 +16,6 @@ import type {
 } from './model.ts';
 import type { Clock, CustomerStore, EmailSender, EventPublisher, MessageStore, SmsSender } from './ports.ts';
 import { chooseChannel } from './routing.ts';
-import type { SendMessageRequest } from './schemas.ts';
 import { countSegments } from './segments.ts';
 import { type RenderedContent, renderContent } from './templates.ts';
 

@@ -1,8 +1,9 @@
 import { DynamoStore, InvalidCursorError } from '../adapters/dynamo/dynamo-store.ts';
 import { requireEnv } from '../config/env.ts';
+import { putCustomerRequestSchema } from '../domain/contact-schemas.ts';
 import { customerView, openPromptsOf, syncAddresses, timelineEntry } from '../domain/customers.ts';
 import { InvalidRequestError, NotFoundError } from '../domain/errors.ts';
-import { conversationQuerySchema, customerIdSchema, parseWith, putCustomerRequestSchema } from '../domain/schemas.ts';
+import { conversationQuerySchema, customerIdSchema, parseWith } from '../domain/schemas.ts';
 import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
 const store = new DynamoStore(requireEnv('PARLEY_TABLE_NAME'));

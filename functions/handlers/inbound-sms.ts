@@ -7,11 +7,11 @@ import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.t
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { numberEnv, requireEnv } from '../config/env.ts';
+import { inboundSmsPayloadSchema } from '../domain/contact-schemas.ts';
 import { escalateFromSms } from '../domain/escalation.ts';
 import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
-import { inboundSmsPayloadSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { reportingPublisher } from './http/events.ts';
 import { publishMetrics } from './http/http-handler.ts';

@@ -1,13 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { putCustomerRequestSchema, sendMessageRequestSchema } from '../../functions/domain/contact-schemas.ts';
 import { InvalidRequestError } from '../../functions/domain/errors.ts';
 import {
   conversationQuerySchema,
   idempotencyKeySchema,
   parseWith,
-  putCustomerRequestSchema,
   putTemplateRequestSchema,
-  sendMessageRequestSchema,
 } from '../../functions/domain/schemas.ts';
 
 const validSend = { customerId: 'cust-42', to: { phone: '+12025550143' }, template: 'card-alert' };

@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { sendMessageRequestSchema } from '../../functions/domain/contact-schemas.ts';
 import { ParleyError, ProviderUnavailableError } from '../../functions/domain/errors.ts';
 import { fingerprint, newMessageId } from '../../functions/domain/ids.ts';
 import type { Message, MessageClaim, Template } from '../../functions/domain/model.ts';
-import { parseWith, sendMessageRequestSchema } from '../../functions/domain/schemas.ts';
+import { parseWith } from '../../functions/domain/schemas.ts';
 import { sendMessage } from '../../functions/domain/send-message.ts';
 import { type FakeSendDeps, makeTenant, sendDeps, tenantId } from './fakes.ts';
 
