@@ -331,6 +331,7 @@ const decide = async (
               at: sms.receivedAt,
               channel: 'sms',
               messageId,
+              ...(match.prompt.reference !== undefined && { reference: match.prompt.reference }),
             },
           },
           ...(customer?.pendingQuestion && { pendingQuestion: null }),

@@ -4,6 +4,7 @@
  * Stored values are copied in and out, as a database would, so a caller mutating an object afterwards changes nothing.
  */
 import { ProviderRejectedError, ProviderUnavailableError } from '../../functions/domain/errors.ts';
+import type { AttentionStore, InboundDeps } from '../../functions/domain/inbound-sms.ts';
 import type {
   Channel,
   ConsentRecord,
@@ -14,12 +15,14 @@ import type {
   Tenant,
 } from '../../functions/domain/model.ts';
 import type {
+  AddressRecord,
   ClaimResult,
   Clock,
   CustomerChanges,
-  CustomerStore,
+  CustomerInboundUpdate,
   EmailSender,
   EventPublisher,
+  InboundCustomerStore,
   MessageStore,
   ParleyEvent,
   SmsSender,
@@ -49,11 +52,26 @@ export class FakeClock implements Clock {
 
 const addressFields = ['phone', 'email', 'timezone', 'locale'] as const;
 
-export class InMemoryCustomerStore implements CustomerStore {
+export type ExpectedVersion = Parameters<InboundCustomerStore['updateCustomerAfterInbound']>[3];
+
+export interface InboundUpdateCall {
+  customerId: string;
+  update: CustomerInboundUpdate;
+  expected: ExpectedVersion;
+  written: boolean;
+}
+
+export class InMemoryCustomerStore implements InboundCustomerStore {
   readonly customers = new Map<string, Customer>();
   /** `${tenantId}/${channel}/${address}` → customerId */
   readonly addresses = new Map<string, string>();
   upserts = 0;
+  /** Every customer read, with whether it asked for a consistent read (the adapter's default is consistent). */
+  readonly reads: { customerId: string; consistent: boolean }[] = [];
+  /** Every `updateCustomerAfterInbound`, with what it expected and whether it was written. */
+  readonly inboundUpdates: InboundUpdateCall[] = [];
+  /** Concurrent writers to run just before the next inbound updates, one per update. */
+  private readonly concurrentWriters: ((customer: Customer) => void)[] = [];
 
   /** Stores a customer as if it had been created earlier (consent, learned channel and all). */
   seed(customer: Partial<Customer> & Pick<Customer, 'tenantId' | 'customerId'>): Customer {
@@ -71,9 +89,81 @@ export class InMemoryCustomerStore implements CustomerStore {
     return full;
   }
 
-  async getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined> {
+  async getCustomer(
+    tenantId: string,
+    customerId: string,
+    options: { consistent?: boolean } = {},
+  ): Promise<Customer | undefined> {
+    this.reads.push({ customerId, consistent: options.consistent ?? true });
     const customer = this.customers.get(this.key(tenantId, customerId));
     return customer && copy(customer);
+  }
+
+  /**
+   * Another writer gets in between the next inbound read and its write: `change` is applied to the stored
+   * customer (created blank if absent) with a version bump, as any versioned write would, so a write conditional
+   * on the version read loses and must read again. One call, one interleaved write.
+   */
+  writeConcurrentlyBeforeNextInboundUpdate(change: (customer: Customer) => void = () => {}): void {
+    this.concurrentWriters.push(change);
+  }
+
+  /** As the adapter: conditional on the version read, on absence, or on nothing ('any'); false when it lost. */
+  async updateCustomerAfterInbound(
+    tenantId: string,
+    customerId: string,
+    update: CustomerInboundUpdate,
+    expected: ExpectedVersion,
+  ): Promise<boolean> {
+    const key = this.key(tenantId, customerId);
+    const concurrent = this.concurrentWriters.shift();
+    if (concurrent) {
+      const current = this.customers.get(key) ?? this.blankCustomer(tenantId, customerId, update.at);
+      concurrent(current);
+      current.version += 1;
+      this.customers.set(key, current);
+    }
+    const existing = this.customers.get(key);
+    const allowed =
+      expected === 'any' ? true : expected === 'absent' ? !existing : existing?.version === expected.version;
+    this.inboundUpdates.push({ customerId, update: copy(update), expected: copy(expected), written: allowed });
+    if (!allowed) return false;
+
+    const after = existing ? copy(existing) : this.blankCustomer(tenantId, customerId, update.at);
+    if (update.create) {
+      after.phone ??= update.create.phone;
+      if (update.create.unknownSender) after.unknownSender ??= true;
+    }
+    after.updatedAt = update.at;
+    after.lastInboundAt = update.at;
+    after.activeChannel = update.channel;
+    after.learnedChannel = update.channel;
+    after.version += 1;
+    if (update.consent) after.consent[update.consent.channel] = copy(update.consent.record);
+    for (const [messageId, answer] of Object.entries(update.answers ?? {})) {
+      after.promptAnswers[messageId] = copy(answer);
+      delete after.openPrompts[messageId];
+    }
+    for (const messageId of update.dropPrompts ?? []) delete after.openPrompts[messageId];
+    for (const messageId of update.dropAnswers ?? []) delete after.promptAnswers[messageId];
+    if (update.pendingQuestion === null) delete after.pendingQuestion;
+    else if (update.pendingQuestion) after.pendingQuestion = copy(update.pendingQuestion);
+    this.customers.set(key, after);
+    return true;
+  }
+
+  private blankCustomer(tenantId: string, customerId: string, at: string): Customer {
+    return {
+      tenantId,
+      customerId,
+      preferences: {},
+      consent: {},
+      openPrompts: {},
+      promptAnswers: {},
+      createdAt: at,
+      updatedAt: at,
+      version: 0,
+    };
   }
 
   async upsertCustomer(
@@ -130,12 +220,33 @@ export class InMemoryCustomerStore implements CustomerStore {
 
   async setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord) {
     const customer = this.customers.get(this.key(tenantId, customerId));
-    if (customer) customer.consent[channel] = consent;
+    if (!customer) return;
+    customer.consent[channel] = copy(consent);
+    // The adapter's write bumps the version, so an inbound update that read before it loses and reads again.
+    customer.version += 1;
   }
 
-  async dropOpenPrompt(tenantId: string, customerId: string, messageId: string): Promise<void> {
+  async getAddress(tenantId: string, channel: Channel, address: string): Promise<AddressRecord | undefined> {
+    const key = `${tenantId}/${channel}/${address}`;
+    const customerId = this.addresses.get(key);
+    const consent = this.addressConsent.get(key);
+    if (customerId === undefined && consent === undefined) return undefined;
+    return { ...(customerId !== undefined && { customerId }), ...(consent && { consent: copy(consent) }) };
+  }
+
+  /** As the adapter: written only when the address has no consent yet or its consent is not later than this one. */
+  async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord) {
+    const key = `${tenantId}/${channel}/${address}`;
+    const stored = this.addressConsent.get(key);
+    if (stored && stored.at > consent.at) return;
+    this.addressConsent.set(key, copy(consent));
+  }
+
+  async dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void> {
     const customer = this.customers.get(this.key(tenantId, customerId));
-    if (customer) delete customer.openPrompts[messageId];
+    if (!customer) return;
+    for (const messageId of messageIds) delete customer.openPrompts[messageId];
+    customer.version += 1;
   }
 
   async deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void> {
@@ -363,6 +474,104 @@ export const sendDeps = (): FakeSendDeps => {
     sleep: async (ms) => {
       slept.push(ms);
       clock.advance(ms);
+    },
+  };
+};
+
+export interface AttentionEntry {
+  customerId: string;
+  reason: string;
+  summary: string;
+  /** When the conversation first needed attention; kept across marks, as the adapter's `if_not_exists`. */
+  since: string;
+  lastMessageAt: string;
+}
+
+export class InMemoryAttentionStore implements AttentionStore {
+  /** `${tenantId}/${customerId}` → the conversation's attention item. */
+  readonly entries = new Map<string, AttentionEntry>();
+  /** Every mark, in order. */
+  readonly marks: { tenantId: string; customerId: string; reason: string; at: string; summary: string }[] = [];
+
+  async markNeedsAttention(
+    tenantId: string,
+    customerId: string,
+    entry: { reason: string; at: string; summary: string },
+  ): Promise<void> {
+    this.marks.push({ tenantId, customerId, ...entry });
+    const key = `${tenantId}/${customerId}`;
+    const since = this.entries.get(key)?.since ?? entry.at;
+    this.entries.set(key, {
+      customerId,
+      reason: entry.reason,
+      summary: entry.summary,
+      since,
+      lastMessageAt: entry.at,
+    });
+  }
+}
+
+export type EscalationInput = Parameters<InboundDeps['escalate']>[0];
+
+export interface FakeInboundDeps extends InboundDeps {
+  customers: InMemoryCustomerStore;
+  messages: InMemoryMessageStore;
+  attention: InMemoryAttentionStore;
+  sms: RecordingSmsSender;
+  events: RecordingEventPublisher;
+  clock: FakeClock;
+  templates: Map<string, Template>;
+  /** Every back-off the domain asked for, in ms; sleeping is instant and advances `clock` by that much. */
+  slept: number[];
+  /** Every CALL/CHAT escalation asked for; each acknowledges with a fixed reply. */
+  escalations: EscalationInput[];
+  putTemplate(tenantId: string, template: Template): void;
+}
+
+const day = 24 * 3600 * 1000;
+
+/** An `InboundDeps` on fakes, with the keeping times and lease the Lambda handler uses. */
+export const inboundDeps = (): FakeInboundDeps => {
+  const templates = new Map<string, Template>();
+  const slept: number[] = [];
+  const escalations: EscalationInput[] = [];
+  const clock = new FakeClock();
+  return {
+    templates,
+    getTemplate: async (tenant, name) => {
+      const template = templates.get(`${tenant}/${name}`);
+      return template && copy(template);
+    },
+    putTemplate: (tenant, template) => {
+      templates.set(`${tenant}/${template.name}`, copy(template));
+    },
+    escalations,
+    escalate: async (input) => {
+      escalations.push(copy(input));
+      return input.kind === 'callback'
+        ? {
+            effect: { type: 'callback_requested', callbackId: `cb-${escalations.length}`, keyword: input.keyword },
+            reply: `${input.tenant.name}: we will call you back shortly.`,
+          }
+        : {
+            effect: { type: 'chat_requested', keyword: input.keyword },
+            reply: `${input.tenant.name}: chat with us at https://chat.parley.test/c/${escalations.length}`,
+          };
+    },
+    customers: new InMemoryCustomerStore(),
+    messages: new InMemoryMessageStore(),
+    attention: new InMemoryAttentionStore(),
+    sms: new RecordingSmsSender(),
+    events: new RecordingEventPublisher(),
+    clock,
+    expiredPromptKeepMs: 7 * day,
+    answerKeepMs: 30 * day,
+    claimLeaseMs: 30_000,
+    slept,
+    // Instant; the clock moves on by whole milliseconds, as Date.now() does.
+    sleep: async (ms) => {
+      slept.push(ms);
+      clock.advance(Math.ceil(ms));
     },
   };
 };
