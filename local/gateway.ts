@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
 import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
@@ -48,11 +49,14 @@ export interface LocalGateway extends LocalInfo {
 
 const tableName = 'parley';
 
+// zod/mini like the functions' schemas; it has no messages until a locale is set (as functions/domain/schemas.ts does).
+z.config(en());
+
 const simpleInboundSchema = z.object({
-  from: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
+  from: z.string().check(z.regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')),
   body: z.string(),
-  to: z.string().optional(),
-  replyTo: z.string().optional(),
+  to: z.optional(z.string()),
+  replyTo: z.optional(z.string()),
 });
 
 export class PortInUseError extends Error {

@@ -1,16 +1,19 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { toE164 } from './phone.ts';
 import { customerIdSchema, emailContentSchema, emailSchema, smsText, templateNameSchema } from './schemas.ts';
 
 /**
  * The schemas that take phone numbers, apart from the others so that only the functions that read phone numbers
- * (send, customers, inbound SMS) bundle libphonenumber's metadata.
+ * (send, customers, inbound SMS) bundle libphonenumber's metadata. `zod/mini` like ./schemas.ts (which loads the
+ * English messages).
  */
 
 export const phoneSchema = z
   .string()
-  .refine((value) => toE164(value) !== undefined, 'must be a valid phone number in E.164 form, e.g. +12025550143')
-  .meta({ description: 'E.164 phone number', example: '+12025550143' });
+  .check(
+    z.refine((value) => toE164(value) !== undefined, 'must be a valid phone number in E.164 form, e.g. +12025550143'),
+  )
+  .register(z.globalRegistry, { description: 'E.164 phone number', example: '+12025550143' });
 
 export const channelSchema = z.enum(['sms', 'email']);
 export const urgencySchema = z.enum(['critical', 'high', 'normal', 'low']);
@@ -18,60 +21,68 @@ export const urgencySchema = z.enum(['critical', 'high', 'normal', 'low']);
 const promptSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('confirm'),
-    expiresInSeconds: z.int().min(1).max(604_800).default(3600),
+    expiresInSeconds: z._default(z.int().check(z.minimum(1), z.maximum(604_800)), 3600),
   }),
   z.strictObject({
     type: z.literal('choice'),
     options: z
       .array(
         z.strictObject({
-          key: z.string().regex(/^[A-Za-z0-9]{1,10}$/, 'must be 1-10 letters or digits'),
-          value: z.string().min(1).max(64),
+          key: z.string().check(z.regex(/^[A-Za-z0-9]{1,10}$/, 'must be 1-10 letters or digits')),
+          value: z.string().check(z.minLength(1), z.maxLength(64)),
         }),
       )
-      .min(1)
-      .max(9)
-      .refine(
-        (options) => new Set(options.map((o) => o.key.toUpperCase())).size === options.length,
-        'keys must be unique',
+      .check(
+        z.minLength(1),
+        z.maxLength(9),
+        z.refine(
+          (options) => new Set(options.map((o) => o.key.toUpperCase())).size === options.length,
+          'keys must be unique',
+        ),
       ),
-    expiresInSeconds: z.int().min(1).max(604_800).default(3600),
+    expiresInSeconds: z._default(z.int().check(z.minimum(1), z.maximum(604_800)), 3600),
   }),
 ]);
 
 const templateDataSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.union([z.string().max(2000), z.number(), z.boolean()]))
-  .refine((data) => Object.keys(data).length <= 100, 'at most 100 variables');
+  .record(
+    z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/)),
+    z.union([z.string().check(z.maxLength(2000)), z.number(), z.boolean()]),
+  )
+  .check(z.refine((data) => Object.keys(data).length <= 100, 'at most 100 variables'));
 
 export const sendMessageRequestSchema = z
   .strictObject({
     customerId: customerIdSchema,
-    to: z.strictObject({ phone: phoneSchema.optional(), email: emailSchema.optional() }).optional(),
-    channel: z.enum(['sms', 'email', 'auto']).default('auto'),
-    template: templateNameSchema.optional(),
-    data: templateDataSchema.optional(),
-    body: z
-      .strictObject({ sms: smsText.optional(), email: emailContentSchema.optional() })
-      .refine((b) => b.sms !== undefined || b.email !== undefined, 'needs sms or email content')
-      .optional(),
-    urgency: urgencySchema.default('normal'),
-    category: z.enum(['transactional', 'marketing']).default('transactional'),
-    prompt: promptSchema.optional(),
-    reference: z.string().min(1).max(256).optional(),
+    to: z.optional(z.strictObject({ phone: z.optional(phoneSchema), email: z.optional(emailSchema) })),
+    channel: z._default(z.enum(['sms', 'email', 'auto']), 'auto'),
+    template: z.optional(templateNameSchema),
+    data: z.optional(templateDataSchema),
+    body: z.optional(
+      z
+        .strictObject({ sms: z.optional(smsText), email: z.optional(emailContentSchema) })
+        .check(z.refine((b) => b.sms !== undefined || b.email !== undefined, 'needs sms or email content')),
+    ),
+    urgency: z._default(urgencySchema, 'normal'),
+    category: z._default(z.enum(['transactional', 'marketing']), 'transactional'),
+    prompt: z.optional(promptSchema),
+    reference: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   })
-  .superRefine((request, ctx) => {
-    if ((request.template === undefined) === (request.body === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['template'], message: 'give exactly one of template or body' });
-    }
-    if (request.body !== undefined && request.data !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['data'], message: 'data is only used with a template' });
-    }
-  })
-  .meta({ id: 'SendMessageRequest' });
+  .check(
+    z.superRefine((request, ctx) => {
+      if ((request.template === undefined) === (request.body === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['template'], message: 'give exactly one of template or body' });
+      }
+      if (request.body !== undefined && request.data !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['data'], message: 'data is only used with a template' });
+      }
+    }),
+  )
+  .register(z.globalRegistry, { id: 'SendMessageRequest' });
 
 export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)');
+const hhmm = z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)'));
 
 const isTimeZone = (value: string): boolean => {
   try {
@@ -91,24 +102,25 @@ const isLocale = (value: string): boolean => {
 };
 
 export const customerPreferencesSchema = z.strictObject({
-  channel: channelSchema.nullable().optional(),
-  quietHours: z.strictObject({ start: hhmm, end: hhmm }).nullable().optional(),
+  channel: z.optional(z.nullable(channelSchema)),
+  quietHours: z.optional(z.nullable(z.strictObject({ start: hhmm, end: hhmm }))),
 });
 
 export const putCustomerRequestSchema = z
   .strictObject({
-    phone: phoneSchema.nullable().optional(),
-    email: emailSchema.nullable().optional(),
-    timezone: z
-      .string()
-      .max(64)
-      .refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London')
-      .nullable()
-      .optional(),
-    locale: z.string().max(35).refine(isLocale, 'must be a BCP 47 language tag, e.g. en-GB').nullable().optional(),
-    preferences: customerPreferencesSchema.optional(),
+    phone: z.optional(z.nullable(phoneSchema)),
+    email: z.optional(z.nullable(emailSchema)),
+    timezone: z.optional(
+      z.nullable(
+        z.string().check(z.maxLength(64), z.refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London')),
+      ),
+    ),
+    locale: z.optional(
+      z.nullable(z.string().check(z.maxLength(35), z.refine(isLocale, 'must be a BCP 47 language tag, e.g. en-GB'))),
+    ),
+    preferences: z.optional(customerPreferencesSchema),
   })
-  .meta({ id: 'PutCustomerRequest' });
+  .register(z.globalRegistry, { id: 'PutCustomerRequest' });
 
 export type PutCustomerRequest = z.infer<typeof putCustomerRequestSchema>;
 
@@ -118,11 +130,11 @@ export type PutCustomerRequest = z.infer<typeof putCustomerRequestSchema>;
  */
 export const inboundSmsPayloadSchema = z.object({
   originationNumber: phoneSchema,
-  destinationNumber: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
-  messageKeyword: z.string().max(100).optional(),
-  messageBody: z.string().max(1600, 'longer than any SMS (1600 characters)'),
-  inboundMessageId: z.string().min(1).max(200),
-  previousPublishedMessageId: z.string().max(200).optional(),
+  destinationNumber: z.string().check(z.regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')),
+  messageKeyword: z.optional(z.string().check(z.maxLength(100))),
+  messageBody: z.string().check(z.maxLength(1600, 'longer than any SMS (1600 characters)')),
+  inboundMessageId: z.string().check(z.minLength(1), z.maxLength(200)),
+  previousPublishedMessageId: z.optional(z.string().check(z.maxLength(200))),
 });
 
 export type InboundSmsPayload = z.infer<typeof inboundSmsPayloadSchema>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { httpRoutes } from '../routes.ts';
 import { putCustomerRequestSchema, sendMessageRequestSchema } from './contact-schemas.ts';
 import {
@@ -12,7 +12,7 @@ import {
 } from './schemas.ts';
 
 /** Request bodies by route key: the same schemas that validate the requests. */
-const requestBodies: Record<string, z.ZodType> = {
+const requestBodies: Record<string, z.ZodMiniType> = {
   'POST /v1/messages': sendMessageRequestSchema,
   'POST /v1/customers/{customerId}/messages': replyRequestSchema,
   'POST /v1/customers/{customerId}/chat-sessions': chatSessionRequestSchema,
@@ -21,7 +21,7 @@ const requestBodies: Record<string, z.ZodType> = {
   'PUT /v1/templates/{name}': putTemplateRequestSchema,
 };
 
-const querySchemas: Record<string, z.ZodObject> = {
+const querySchemas: Record<string, z.ZodMiniObject> = {
   'GET /v1/customers/{customerId}/conversation': conversationQuerySchema,
   'GET /v1/callbacks': callbackQuerySchema,
   'GET /v1/conversations': conversationsQuerySchema,
@@ -66,10 +66,10 @@ const errorSchema = {
   },
 };
 
-/** Named schemas (`.meta({ id })`) land in components.schemas and are referenced from there. */
+/** Named schemas (an `id` in `z.globalRegistry`) land in components.schemas and are referenced from there. */
 const components: Record<string, unknown> = {};
 
-const jsonSchema = (schema: z.ZodType) => {
+const jsonSchema = (schema: z.ZodMiniType) => {
   const converted = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   const { $schema, $defs, ...rest } = JSON.parse(
     JSON.stringify(converted).replaceAll('"#/$defs/', '"#/components/schemas/'),
@@ -92,7 +92,7 @@ export const buildOpenApiDocument = (serverUrl?: string) => {
     const query = querySchemas[key];
     if (query) {
       for (const [name, schema] of Object.entries(query.shape)) {
-        parameters.push({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodType) });
+        parameters.push({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodMiniType) });
       }
     }
     if (key === 'POST /v1/messages') {

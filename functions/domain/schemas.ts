@@ -1,52 +1,60 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { InvalidRequestError } from './errors.ts';
 
 /**
  * Request schemas: one per body. They validate requests, type them (`z.infer`) and generate `/openapi.json`.
  * Objects are strict: an unknown field is an `invalid_request`, not silently dropped.
+ *
+ * They use `zod/mini` (functions and `.check(...)` rather than methods) to keep each Lambda bundle small. Mini sets
+ * no locale, so every message but our own would be `Invalid input`: English is loaded here, alone (`z.locales` would
+ * bundle every language), as the default messages (`Too small: expected string to have >=1 characters`) are part of
+ * the `invalid_request` details. Metadata (`id`, `description`, `example`) is registered in `z.globalRegistry`, which
+ * `toJSONSchema` reads: an `id` lands in the OpenAPI `components.schemas`.
  */
+z.config(en());
 
 export const customerIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'must be 1-128 characters: letters, digits and . _ : @ + -')
-  .meta({ description: "The backend's own customer id.", example: 'cust-42' });
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'must be 1-128 characters: letters, digits and . _ : @ + -'))
+  .register(z.globalRegistry, { description: "The backend's own customer id.", example: 'cust-42' });
 
 export const templateNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters: lower-case letters, digits and . _ -')
-  .meta({ example: 'card-transaction-alert' });
+  .check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters: lower-case letters, digits and . _ -'))
+  .register(z.globalRegistry, { example: 'card-transaction-alert' });
 
-export const emailSchema = z.email().max(254).meta({ example: 'ana@example.com' });
+export const emailSchema = z.email().check(z.maxLength(254)).register(z.globalRegistry, { example: 'ana@example.com' });
 
-export const smsText = z.string().min(1).max(1600);
+export const smsText = z.string().check(z.minLength(1), z.maxLength(1600));
 export const emailContentSchema = z.strictObject({
-  subject: z.string().min(1).max(998),
-  text: z.string().min(1).max(100_000),
-  html: z.string().min(1).max(200_000).optional(),
+  subject: z.string().check(z.minLength(1), z.maxLength(998)),
+  text: z.string().check(z.minLength(1), z.maxLength(100_000)),
+  html: z.optional(z.string().check(z.minLength(1), z.maxLength(200_000))),
 });
 
 export const putTemplateRequestSchema = z
   .strictObject({
-    description: z.string().max(500).optional(),
-    sms: smsText.optional(),
-    email: emailContentSchema.optional(),
+    description: z.optional(z.string().check(z.maxLength(500))),
+    sms: z.optional(smsText),
+    email: z.optional(emailContentSchema),
   })
-  .refine((t) => t.sms !== undefined || t.email !== undefined, 'a template needs an sms or an email variant')
-  .meta({ id: 'PutTemplateRequest' });
+  .check(z.refine((t) => t.sms !== undefined || t.email !== undefined, 'a template needs an sms or an email variant'))
+  .register(z.globalRegistry, { id: 'PutTemplateRequest' });
 
 export type PutTemplateRequest = z.infer<typeof putTemplateRequestSchema>;
 
 export const idempotencyKeySchema = z
   .string()
-  .regex(/^[\x20-\x7E]{1,255}$/, 'must be 1-255 printable ASCII characters');
+  .check(z.regex(/^[\x20-\x7E]{1,255}$/, 'must be 1-255 printable ASCII characters'));
 
 export const conversationQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  before: z.string().max(512).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50),
+  before: z.optional(z.string().check(z.maxLength(512))),
 });
 
 /** Parses with a schema, turning zod's issues into Parley's `invalid_request` with one detail per issue. */
-export const parseWith = <S extends z.ZodType>(schema: S, input: unknown, pathPrefix = ''): z.output<S> => {
+export const parseWith = <S extends z.ZodMiniType>(schema: S, input: unknown, pathPrefix = ''): z.output<S> => {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => {
@@ -61,35 +69,35 @@ export const parseWith = <S extends z.ZodType>(schema: S, input: unknown, pathPr
 
 export const replyRequestSchema = z
   .strictObject({
-    body: z.string().trim().min(1).max(1600),
-    channel: z.enum(['auto', 'sms', 'email', 'chat']).default('auto'),
+    body: z.string().check(z.trim(), z.minLength(1), z.maxLength(1600)),
+    channel: z._default(z.enum(['auto', 'sms', 'email', 'chat']), 'auto'),
   })
-  .meta({ id: 'ReplyRequest' });
+  .register(z.globalRegistry, { id: 'ReplyRequest' });
 
 export const chatSessionRequestSchema = z
   .strictObject({
     /** Also text the link to the customer. */
-    sendLink: z.boolean().default(false),
+    sendLink: z._default(z.boolean(), false),
   })
-  .meta({ id: 'ChatSessionRequest' });
+  .register(z.globalRegistry, { id: 'ChatSessionRequest' });
 
 export const callbackUpdateSchema = z
   .strictObject({
     status: z.enum(['completed', 'cancelled']),
-    note: z.string().max(2000).optional(),
+    note: z.optional(z.string().check(z.maxLength(2000))),
   })
-  .meta({ id: 'CallbackUpdate' });
+  .register(z.globalRegistry, { id: 'CallbackUpdate' });
 
 export const callbackQuerySchema = z.strictObject({
-  status: z.enum(['requested', 'completed', 'cancelled']).optional(),
+  status: z.optional(z.enum(['requested', 'completed', 'cancelled'])),
 });
 
 export const conversationsQuerySchema = z.strictObject({
-  needs: z.literal('attention').default('attention'),
+  needs: z._default(z.literal('attention'), 'attention'),
 });
 
 /** A frame the chat page sends over the WebSocket. */
 export const chatFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('history') }),
-  z.object({ type: z.literal('message'), body: z.string().trim().min(1).max(2000) }),
+  z.object({ type: z.literal('message'), body: z.string().check(z.trim(), z.minLength(1), z.maxLength(2000)) }),
 ]);
