@@ -53,7 +53,7 @@ const getConversation = async (request: HttpRequest) => {
   const latest = page.messages[0];
   return json(200, {
     customerId,
-    activeChannel: customer.activeChannel ?? latest?.channel ?? null,
+    activeChannel: customer.chat ? 'chat' : (customer.activeChannel ?? latest?.channel ?? null),
     preferredChannel: customer.preferences.channel ?? customer.learnedChannel ?? null,
     openPrompts: openPromptsOf(customer, now),
     messages: page.messages.map((message) => timelineEntry(message, customer)),

@@ -221,6 +221,11 @@ describe('consent', () => {
       'help',
     ]);
     expect(eventsOf('message.received').at(-1)).toMatchObject({ customerId: `sms:${phone}`, body: 'Who is this?' });
+    const attention = (await h.api('/v1/conversations?needs=attention')).body.conversations;
+    expect(attention.find((c: { customerId: string }) => c.customerId === `sms:${phone}`)).toMatchObject({
+      reasons: ['free_text'],
+      summary: 'Who is this?',
+    });
   });
 });
 

@@ -491,7 +491,7 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
         TableName: this.tableName,
         Key: keys.attention(tenantId, customerId),
         UpdateExpression:
-          'SET customerId = :c, reason = :r, lastMessageAt = :at, summary = :s, since = if_not_exists(since, :at)',
+          'SET customerId = :c, reason = :r, lastMessageAt = :at, freeTextAt = :at, summary = :s, since = if_not_exists(since, :at)',
         ExpressionAttributeValues: { ':c': customerId, ':r': entry.reason, ':at': entry.at, ':s': entry.summary },
       }),
     );
