@@ -2,6 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import * as z from 'zod';
 import type { ParleyStackProps } from './parley-stack.ts';
 
+const throttleSchema = z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.int().positive() });
+
 /**
  * The deploy configuration of `bin/parley.ts`: context key `parley`, an object in cdk.json or a JSON string from
  * `npx cdk deploy -c parley='{"emailDomain":"bank.example"}'`. The defaults synthesize without credentials; a real
@@ -19,7 +21,15 @@ export const deployConfigSchema = z.strictObject({
   eventArchiveDays: z.int().positive().optional(),
   /** `ParleyGatewayProps.authorizerCacheTtl`, in seconds: 0 to 3600. */
   authorizerCacheTtlSeconds: z.int().min(0).max(3600).optional(),
-  throttle: z.strictObject({ rateLimit: z.number().positive(), burstLimit: z.int().positive() }).optional(),
+  throttle: throttleSchema.optional(),
+  webSocketThrottle: throttleSchema.optional(),
+  /** `ParleyGatewayProps.chatSessionTtl`, in minutes: 1 minute to 7 days. */
+  chatSessionTtlMinutes: z
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional(),
+  setApiGatewayLoggingRole: z.boolean().optional(),
 });
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>;
@@ -44,5 +54,9 @@ export const stackPropsFor = (config: DeployConfig): ParleyStackProps => ({
     authorizerCacheTtl:
       config.authorizerCacheTtlSeconds === undefined ? undefined : Duration.seconds(config.authorizerCacheTtlSeconds),
     throttle: config.throttle,
+    webSocketThrottle: config.webSocketThrottle,
+    chatSessionTtl:
+      config.chatSessionTtlMinutes === undefined ? undefined : Duration.minutes(config.chatSessionTtlMinutes),
+    setApiGatewayLoggingRole: config.setApiGatewayLoggingRole,
   },
 });

@@ -46,6 +46,16 @@ const accessLogFields = {
   integrationError: '$context.integrationErrorMessage',
 };
 
+/** Why a route without the authorizer is public, for the handlers that are public by design. */
+const publicRouteReasons: Partial<Record<HttpHandlerName, string>> = {
+  openapi:
+    'public OpenAPI document: the API description backends read before they hold a key; it is generated from the ' +
+    'request schemas and returns no tenant data.',
+  pages:
+    'static page with a strict CSP; it holds no data until given a chat token or an agent key, and every call it ' +
+    'then makes is checked (the WebSocket $connect token check, the authorizer on the API).',
+};
+
 /** The HTTP API v1 (design section 5): one route per route-table entry, API keys checked by a Lambda authorizer. */
 export class ParleyHttpApi extends Construct {
   readonly api: apigwv2.HttpApi;
@@ -100,14 +110,10 @@ export class ParleyHttpApi extends Construct {
         integration: integrationFor(route.handler),
         ...(route.scope === null ? {} : { authorizer }),
       });
-      // Only the OpenAPI document is public by design; any other unauthenticated route must fail the cdk-nag gate.
-      if (route.scope === null && route.handler === 'openapi' && created) {
-        Validations.of(created).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'public OpenAPI document: the API description backends read before they hold a key; it is generated ' +
-            'from the request schemas and returns no tenant data.',
-        });
+      // Only these handlers are public by design; any other unauthenticated route must fail the cdk-nag gate.
+      const publicReason = publicRouteReasons[route.handler];
+      if (route.scope === null && publicReason && created) {
+        Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicReason });
       }
     }
   }
@@ -115,5 +121,10 @@ export class ParleyHttpApi extends Construct {
   /** The stage's base URL, `https://<id>.execute-api.<region>.amazonaws.com/`. */
   get url(): string {
     return this.stage.url;
+  }
+
+  /** The same without the trailing slash, as links are built: `<endpoint>/chat#<token>`. */
+  get endpoint(): string {
+    return this.api.apiEndpoint;
   }
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -40,7 +40,23 @@ export interface ParleyFunctionProps {
   readonly onFailure?: lambda.IDestination;
   /** For asynchronous invocations. @default 2 (Lambda's default) */
   readonly retryAttempts?: number;
+  /**
+   * Files shipped next to the bundle, at `/var/task/<file name>`: paths relative to the package root (esbuild's
+   * project root), e.g. `web/chat.html`. A missing file fails the synth.
+   * @default none
+   */
+  readonly extraFiles?: readonly string[];
 }
+
+/** Local bundling runs these with the shell, in the project root: `inputDir` is the package root. */
+const copyAfterBundling = (files: readonly string[]): ICommandHooks => ({
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir, outputDir) =>
+    files.map((file) => `cp ${shellQuote(join(inputDir, file))} ${shellQuote(`${outputDir}/`)}`),
+});
+
+const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
  * Every Parley Lambda goes through here, so runtime, architecture, bundling, tracing and logging are set once:
@@ -92,6 +108,7 @@ export class ParleyFunction extends Construct {
         // ESM output still meets CommonJS dependencies that call require().
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         forceDockerBundling: false,
+        ...(props.extraFiles?.length && { commandHooks: copyAfterBundling(props.extraFiles) }),
       },
       deadLetterQueue: props.deadLetterQueue,
       onFailure: props.onFailure,

@@ -1,9 +1,9 @@
-import { type Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type HttpHandlerName, httpRoutes } from '../functions/routes.ts';
+import { type HttpHandlerName, httpRoutes, webSocketRoutes } from '../functions/routes.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { ParleyEmail } from './email.ts';
 import { ParleyEvents } from './events.ts';
@@ -13,8 +13,10 @@ import { ParleyMonitoring } from './monitoring.ts';
 import { ParleyFunction, type ParleyFunctionProps } from './parley-function.ts';
 import { ParleyTable } from './table.ts';
 import { TokenSecret } from './token-secret.ts';
+import { ParleyWebSocketApi, type WebSocketHandlerName } from './websocket-api.ts';
 
 export type { ApiThrottle } from './http-api.ts';
+export type { WebSocketHandlerName } from './websocket-api.ts';
 
 export interface ParleyGatewayProps {
   /**
@@ -39,6 +41,22 @@ export interface ParleyGatewayProps {
   readonly authorizerCacheTtl?: Duration;
   /** Throttling of the HTTP API's default stage, for all clients together. @default 100 requests/s, bursts of 200 */
   readonly throttle?: ApiThrottle;
+  /**
+   * Throttling of the chat's WebSocket stage (connects and frames), for all clients together.
+   * @default 50 requests/s, bursts of 100
+   */
+  readonly webSocketThrottle?: ApiThrottle;
+  /** How long a chat link, and the session it opens, stays valid. @default 24 hours */
+  readonly chatSessionTtl?: Duration;
+  /**
+   * A WebSocket stage writes its access log through the account's API Gateway CloudWatch role, one per account and
+   * region (HTTP APIs need none). Leave false where the account has one already (the deployment fails with
+   * "CloudWatch Logs role ARN must be set in account settings" where it has none); true creates a role with the
+   * AWS-managed `AmazonAPIGatewayPushToCloudWatchLogs` policy and sets it for the whole account and region. The
+   * role and the setting are retained when the stack is deleted: other APIs may log through them.
+   * @default false
+   */
+  readonly setApiGatewayLoggingRole?: boolean;
   /** Retention of the function logs and the API access log. @default three months */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -48,32 +66,78 @@ export interface ParleyGatewayProps {
   readonly sourceDir?: string;
 }
 
-/** What each HTTP function may touch; a new handler in the route table does not compile until it is listed here. */
+/** Every function of the route tables: one per HTTP handler and one per WebSocket route. */
+export type GatewayHandlerName = HttpHandlerName | WebSocketHandlerName;
+
+/**
+ * What a function may touch, and so which settings it gets; absent is no. A new handler in a route table does not
+ * compile until it is listed in `accessByHandler`.
+ */
 interface Access {
-  /** Item reads and writes on the table. */
-  readonly table: boolean;
-  readonly putEvents: boolean;
-  /** Reads the token secret and gets the email settings. */
-  readonly tokens: boolean;
-  /** Publishes SMS and sends email. */
-  readonly send: boolean;
+  /** Item reads and writes on the table and each index (`items`), or on the base table only (`baseTableItems`). */
+  readonly table?: 'items' | 'baseTableItems';
+  readonly putEvents?: boolean;
+  /** Reads the token secret that signs reply addresses and chat links. */
+  readonly tokens?: boolean;
+  /** Publishes SMS to phone numbers. */
+  readonly sms?: boolean;
+  /** Sends email, through the configuration set, with a `Reply-To` at the reply domain. */
+  readonly email?: boolean;
+  /** Pushes frames to chat connections (`PostToConnection`). */
+  readonly pushChat?: boolean;
+  /** Starts chat sessions, whose links point at the chat page. */
+  readonly startChat?: boolean;
 }
 
-const accessByHandler: Record<HttpHandlerName, Access> = {
-  'send-message': { table: true, putEvents: true, tokens: true, send: true },
-  messages: { table: true, putEvents: false, tokens: false, send: false },
-  customers: { table: true, putEvents: true, tokens: true, send: false },
-  templates: { table: true, putEvents: false, tokens: false, send: false },
-  openapi: { table: false, putEvents: false, tokens: false, send: false },
+// Read off the handlers. The escalation and chat handlers never query an index (only the CLI's tenant listing
+// does), so they get the base table alone.
+const accessByHandler: Record<GatewayHandlerName, Access> = {
+  'send-message': { table: 'items', putEvents: true, tokens: true, sms: true, email: true },
+  messages: { table: 'items' },
+  customers: { table: 'items' },
+  templates: { table: 'items' },
+  // Agent replies go out by chat, SMS or email; a chat session's link may be texted.
+  conversations: {
+    table: 'baseTableItems',
+    putEvents: true,
+    tokens: true,
+    sms: true,
+    email: true,
+    pushChat: true,
+    startChat: true,
+  },
+  callbacks: { table: 'baseTableItems', putEvents: true },
+  pages: {},
+  openapi: {},
+  'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
+  'ws-message': { table: 'baseTableItems', putEvents: true, tokens: true, pushChat: true },
+  'ws-disconnect': { table: 'baseTableItems', putEvents: true, tokens: true },
 };
+
+/** Answers by SMS only; CHAT texted in starts a chat session. */
+const inboundSmsAccess: Access = { table: 'baseTableItems', putEvents: true, tokens: true, sms: true, startChat: true };
+
+/** The API that integrates a function: it learns that API's own URL from its events, never from its settings. */
+type IntegratedInto = 'http' | 'webSocket' | 'none';
+
+/** The pages function's HTML, shipped beside its bundle (see `ParleyGateway`). */
+const pageFiles = ['web/chat.html', 'web/agent.html'];
+const pagesDir = '/var/task';
 
 const pascalCase = (name: string): string =>
   name.replace(/(^|-)([a-z])/g, (_match, _dash: string, letter: string) => letter.toUpperCase());
 
 /**
  * A whole Parley gateway: the single table, the HTTP API with its authorizer and one function per handler, the
- * inbound SMS topic and its function, the event bus, outbound email settings, the token secret and the alarms. Use
- * it from your own CDK app, or deploy `ParleyStack`.
+ * chat's WebSocket API, the inbound SMS topic and its function, the event bus, outbound email settings, the token
+ * secret and the alarms. Use it from your own CDK app, or deploy `ParleyStack`.
+ *
+ * The chat page and the agent console (`GET /chat`, `GET /agent`) are two small HTML files served by the pages
+ * function on the HTTP API itself, not from S3 behind CloudFront: same origin as the API they call, so no CORS;
+ * each response carries its own Content-Security-Policy (inline script and style allowed by hash, connections only
+ * to the API and the WebSocket URL, no framing), which a static bucket could only approximate with a CloudFront
+ * response-headers policy kept in step with the pages' hashes; and no bucket, distribution or origin access to
+ * secure and pay for. The HTML ships in that function's bundle, read once per container.
  */
 export class ParleyGateway extends Construct {
   readonly table: ParleyTable;
@@ -82,18 +146,25 @@ export class ParleyGateway extends Construct {
   readonly tokenSecret: TokenSecret;
   readonly monitoring: ParleyMonitoring;
   readonly httpApi: ParleyHttpApi;
+  /** The chat: `$connect`, `$default`, `$disconnect`; its URL is the stack output `WebSocketUrl`. */
+  readonly webSocketApi: ParleyWebSocketApi;
   readonly authorizer: ParleyFunction;
-  /** One function per handler name of the route table. */
-  readonly functions: Readonly<Record<HttpHandlerName, ParleyFunction>>;
+  /** One function per handler name of the route tables, HTTP and WebSocket. */
+  readonly functions: Readonly<Record<GatewayHandlerName, ParleyFunction>>;
   /** Two-way SMS from End User Messaging arrives here; its ARN is the stack output `InboundSmsTopicArn`. */
   readonly inboundSmsTopic: InboundSmsTopic;
   /** Subscribed to the inbound SMS topic. */
   readonly inboundSms: ParleyFunction;
   /** Every inbound SMS nobody processed, whichever step gave up on it; alarmed on. */
   readonly inboundSmsDeadLetters: DeadLetterQueue;
+  private readonly replyDomain: string;
+  private readonly chatSessionTtl: Duration;
 
   constructor(scope: Construct, id: string, props: ParleyGatewayProps) {
     super(scope, id);
+    this.replyDomain = props.replyDomain;
+    this.chatSessionTtl = props.chatSessionTtl ?? Duration.hours(24);
+    if (this.chatSessionTtl.toSeconds() < 60) throw new Error('chatSessionTtl must be at least one minute');
 
     this.table = new ParleyTable(this, 'Data');
     this.events = new ParleyEvents(this, 'Events', {
@@ -113,7 +184,7 @@ export class ParleyGateway extends Construct {
     const newFunction = (
       handlerName: string,
       description: string,
-      asyncInvocation: Pick<ParleyFunctionProps, 'deadLetterQueue' | 'retryAttempts'> = {},
+      options: Pick<ParleyFunctionProps, 'deadLetterQueue' | 'retryAttempts' | 'extraFiles'> = {},
     ): ParleyFunction => {
       const fn = new ParleyFunction(this, pascalCase(handlerName), {
         handlerName,
@@ -121,7 +192,7 @@ export class ParleyGateway extends Construct {
         environment: baseEnvironment,
         sourceDir: props.sourceDir,
         logRetention: props.logRetention,
-        ...asyncInvocation,
+        ...options,
       });
       this.monitoring.alarmOnFunctionErrors(`${pascalCase(handlerName)}Errors`, fn.fn);
       return fn;
@@ -130,30 +201,48 @@ export class ParleyGateway extends Construct {
     this.authorizer = newFunction('authorizer', 'Parley: API key authorizer for the HTTP API');
     this.table.grantGetItem(this.authorizer.fn);
 
-    const functions = {} as Record<HttpHandlerName, ParleyFunction>;
-    const handlers = {} as Record<HttpHandlerName, lambda.IFunction>;
+    const functions = {} as Record<GatewayHandlerName, ParleyFunction>;
+    const integratedInto = new Map<GatewayHandlerName, IntegratedInto>();
+    const webSocketHandlers = {} as Record<WebSocketHandlerName, lambda.IFunction>;
+    for (const { handler: name } of webSocketRoutes) {
+      functions[name] = newFunction(name, `Parley: ${name} (WebSocket API)`);
+      webSocketHandlers[name] = functions[name].fn;
+      integratedInto.set(name, 'webSocket');
+    }
+    const httpHandlers = {} as Record<HttpHandlerName, lambda.IFunction>;
     for (const name of new Set(httpRoutes.map((route) => route.handler))) {
-      const fn = newFunction(name, `Parley: ${name} (HTTP API)`);
-      this.grantAccess(fn, accessByHandler[name]);
-      if (accessByHandler[name].tokens) {
-        fn.addEnvironment('PARLEY_SES_CONFIGURATION_SET', this.email.configurationSet.configurationSetName)
-          .addEnvironment('PARLEY_REPLY_DOMAIN', props.replyDomain)
-          .addEnvironment('PARLEY_TOKEN_SECRET_ARN', this.tokenSecret.secret.secretArn);
-      }
-      functions[name] = fn;
-      handlers[name] = fn.fn;
+      functions[name] = newFunction(
+        name,
+        `Parley: ${name} (HTTP API)`,
+        name === 'pages' ? { extraFiles: pageFiles } : {},
+      );
+      httpHandlers[name] = functions[name].fn;
+      integratedInto.set(name, 'http');
     }
     this.functions = functions;
 
+    this.webSocketApi = new ParleyWebSocketApi(this, 'WebSocketApi', {
+      routes: webSocketRoutes,
+      handlers: webSocketHandlers,
+      throttle: props.webSocketThrottle,
+      logRetention: props.logRetention,
+      setApiGatewayLoggingRole: props.setApiGatewayLoggingRole,
+    });
     this.httpApi = new ParleyHttpApi(this, 'HttpApi', {
       routes: httpRoutes,
-      handlers,
+      handlers: httpHandlers,
       authorizer: this.authorizer.fn,
       authorizerCacheTtl: props.authorizerCacheTtl,
       throttle: props.throttle,
       logRetention: props.logRetention,
     });
     this.monitoring.alarmOnServerErrors('HttpApi5xx', this.httpApi.stage);
+
+    for (const [name, fn] of Object.entries(functions) as [GatewayHandlerName, ParleyFunction][]) {
+      this.grantAccess(fn, accessByHandler[name], integratedInto.get(name) ?? 'none');
+    }
+    // The page points the browser at the other API, the WebSocket one: no cycle.
+    functions.pages.addEnvironment('PARLEY_WS_URL', this.webSocketApi.url).addEnvironment('PARLEY_PAGES_DIR', pagesDir);
 
     // One dead-letter queue for the whole inbound path: the handler's malformed records, the events Lambda gave up
     // on after its retries and what SNS could not deliver. Each message holds the SNS record or event with
@@ -166,10 +255,8 @@ export class ParleyGateway extends Construct {
       retryAttempts: 2,
     });
     this.inboundSms.addEnvironment('PARLEY_DEAD_LETTER_QUEUE_URL', deadLetterQueue.queueUrl);
-    this.table.grantReadWriteBaseTableItems(this.inboundSms.fn);
-    this.events.grantPutEvents(this.inboundSms.fn);
+    this.grantAccess(this.inboundSms, inboundSmsAccess, 'none');
     this.inboundSmsDeadLetters.grantSendMessage(this.inboundSms.fn);
-    this.grantSmsPublish(this.inboundSms);
     this.inboundSmsTopic.subscribe(this.inboundSms.fn, deadLetterQueue);
     this.monitoring.alarmOnDeadLetterQueue('InboundSmsDeadLetters', deadLetterQueue);
   }
@@ -179,13 +266,36 @@ export class ParleyGateway extends Construct {
     return this.httpApi.url;
   }
 
-  private grantAccess(fn: ParleyFunction, access: Access): void {
-    if (access.table) this.table.grantReadWriteItems(fn.fn);
+  /** The chat's WebSocket URL, `wss://…/chat`. */
+  get webSocketUrl(): string {
+    return this.webSocketApi.url;
+  }
+
+  /**
+   * The grants and settings an access entry stands for. A function never gets the URL of the API that integrates
+   * it (the function would depend on the API whose routes depend on the function); it reads it off its events.
+   */
+  private grantAccess(fn: ParleyFunction, access: Access, integratedInto: IntegratedInto): void {
+    if (access.table === 'items') this.table.grantReadWriteItems(fn.fn);
+    if (access.table === 'baseTableItems') this.table.grantReadWriteBaseTableItems(fn.fn);
     if (access.putEvents) this.events.grantPutEvents(fn.fn);
-    if (access.tokens) this.tokenSecret.grantRead(fn.fn);
-    if (access.send) {
+    if (access.tokens) {
+      this.tokenSecret.grantRead(fn.fn);
+      fn.addEnvironment('PARLEY_TOKEN_SECRET_ARN', this.tokenSecret.secret.secretArn);
+    }
+    if (access.sms) this.grantSmsPublish(fn);
+    if (access.email) {
       this.email.grantSend(fn.fn);
-      this.grantSmsPublish(fn);
+      fn.addEnvironment('PARLEY_SES_CONFIGURATION_SET', this.email.configurationSet.configurationSetName);
+      fn.addEnvironment('PARLEY_REPLY_DOMAIN', this.replyDomain);
+    }
+    if (access.pushChat) {
+      this.webSocketApi.grantPostToConnection(fn);
+      if (integratedInto !== 'webSocket') fn.addEnvironment('PARLEY_WS_CALLBACK_URL', this.webSocketApi.callbackUrl);
+    }
+    if (access.startChat) {
+      fn.addEnvironment('PARLEY_CHAT_SESSION_TTL_MS', String(this.chatSessionTtl.toMilliseconds()));
+      if (integratedInto !== 'http') fn.addEnvironment('PARLEY_PUBLIC_URL', this.httpApi.endpoint);
     }
   }
 

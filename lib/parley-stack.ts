@@ -15,6 +15,10 @@ export class ParleyStack extends Stack {
     this.gateway = new ParleyGateway(this, 'Gateway', props.gateway);
 
     new CfnOutput(this, 'ApiUrl', { value: this.gateway.apiUrl, description: 'Base URL of the HTTP API v1' });
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: this.gateway.webSocketUrl,
+      description: 'The chat WebSocket URL (wss://), which the chat page served at <ApiUrl>chat connects to',
+    });
     new CfnOutput(this, 'TableName', {
       value: this.gateway.table.table.tableName,
       description: 'The single table (for `npx parley ... --table`)',

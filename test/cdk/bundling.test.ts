@@ -1,29 +1,51 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGatewayApp, functionLogicalId, handlerNames } from './gateway-app.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../lib/parley-function.ts';
+import { createGatewayApp, functionLogicalId, type HandlerName, handlerNames } from './gateway-app.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'parley-cdk-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('function bundles', () => {
-  // The one test that runs esbuild on the real functions/handlers/*.ts.
-  it('builds one ESM bundle per handler with local esbuild', () => {
-    const { app, stack } = createGatewayApp({ bundle: true, appProps: { outdir } });
-    const assembly = app.synth();
-    const template = Template.fromStack(stack).toJSON();
+  // The one synth that runs esbuild on the real functions/handlers/*.ts and copies the real web/ pages.
+  const { app, stack } = createGatewayApp({ bundle: true, appProps: { outdir } });
+  let assemblyDir = '';
+  let resources: ReturnType<Template['toJSON']> = {};
+  beforeAll(() => {
+    assemblyDir = app.synth().directory;
+    resources = Template.fromStack(stack).toJSON().Resources;
+  });
+  const assetDirOf = (name: HandlerName): string => {
+    const code = resources[functionLogicalId(stack, name)].Properties.Code;
+    return join(assemblyDir, `asset.${String(code.S3Key).replace(/\.zip$/, '')}`);
+  };
 
+  it('builds one ESM bundle per handler with local esbuild, the chat functions included', () => {
+    expect(handlerNames).toEqual(expect.arrayContaining(['ws-connect', 'ws-message', 'ws-disconnect', 'pages']));
     for (const name of handlerNames) {
-      const code = template.Resources[functionLogicalId(stack, name)].Properties.Code;
-      const assetHash = String(code.S3Key).replace(/\.zip$/, '');
-      const bundle = join(assembly.directory, `asset.${assetHash}`, 'index.mjs');
+      const bundle = join(assetDirOf(name), 'index.mjs');
       expect(existsSync(bundle), `${name}: ${bundle}`).toBe(true);
       const source = readFileSync(bundle, 'utf8');
       expect(source.startsWith("import { createRequire } from 'module';"), name).toBe(true);
       expect(source, name).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{[^}]*\bhandler\b[^}]*\}/);
       expect(source, `${name} must not be CommonJS`).not.toMatch(/\bmodule\.exports\s*=/);
+    }
+  });
+
+  it('ships the chat page and the agent console beside the pages bundle, where PARLEY_PAGES_DIR points', () => {
+    const dir = assetDirOf('pages');
+    expect(readdirSync(dir).sort()).toEqual(['agent.html', 'chat.html', 'index.mjs']);
+    for (const page of ['chat.html', 'agent.html']) {
+      expect(readFileSync(join(dir, page), 'utf8'), page).toBe(readFileSync(join(packageRoot, 'web', page), 'utf8'));
+    }
+    const pages = resources[functionLogicalId(stack, 'pages')];
+    expect(pages.Properties.Environment.Variables.PARLEY_PAGES_DIR).toBe('/var/task');
+    // Only the pages function carries HTML.
+    for (const name of handlerNames.filter((handler) => handler !== 'pages')) {
+      expect(readdirSync(assetDirOf(name)), name).toEqual(['index.mjs']);
     }
   });
 });

@@ -5,7 +5,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createGatewayApp } from './gateway-app.ts';
+import { createGatewayApp, logicalIdOf } from './gateway-app.ts';
 
 interface Acknowledgement {
   path: string;
@@ -27,23 +27,30 @@ const acknowledgementsIn = (root: IConstruct): Acknowledgement[] =>
       ),
   );
 
+/** `<path under the gateway> <rule id>` for every acknowledgement. */
+const summaryOf = (root: IConstruct): string[] =>
+  acknowledgementsIn(root).map(({ path, id }) => `${path.replace(/^Parley\/Gateway\//, '')} ${id}`);
+
 const outdir = mkdtempSync(join(tmpdir(), 'parley-cdk-nag-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-const { app } = createGatewayApp({ appProps: { outdir } });
+const { app, stack } = createGatewayApp({ appProps: { outdir } });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+/** The findings a synth reports, as `<pack>: <severity> <rule>`; an unacknowledged error throws first. */
+const findingsOf = (assemblyDirectory: string): string[] => {
+  const report = JSON.parse(readFileSync(join(assemblyDirectory, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { pluginName: string; violations: { ruleName: string; severity: string }[] }[];
+  };
+  return report.pluginReports.flatMap((plugin) =>
+    plugin.violations.map((violation) => `${plugin.pluginName}: ${violation.severity} ${violation.ruleName}`),
+  );
+};
 
 describe('cdk-nag AwsSolutions gate', () => {
   it('synthesizes with zero unacknowledged errors or warnings', () => {
     // An unacknowledged error makes synth throw with the full report; warnings only reach the report file.
-    const assembly = app.synth();
-    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
-      pluginReports: { pluginName: string; violations: { ruleName: string; severity: string }[] }[];
-    };
-    const findings = report.pluginReports.flatMap((plugin) =>
-      plugin.violations.map((violation) => `${plugin.pluginName}: ${violation.severity} ${violation.ruleName}`),
-    );
-    expect(findings).toEqual([]);
+    expect(findingsOf(app.synth().directory)).toEqual([]);
   });
 
   it('acknowledges one AwsSolutions finding at a time, each with a reason a reviewer can check', () => {
@@ -74,18 +81,51 @@ describe('cdk-nag AwsSolutions gate', () => {
   });
 
   it('acknowledges exactly the expected findings', () => {
-    const summary = acknowledgementsIn(app)
-      .map(({ path, id }) => `${path.replace(/^Parley\/Gateway\//, '')} ${id}`)
-      .sort();
+    const summary = summaryOf(app).sort();
+    const connections = `arn:aws:execute-api:eu-west-1:123456789012:<${logicalIdOf(stack, stack.gateway.webSocketApi.api)}>/chat/POST/@connections/*`;
     expect(summary).toEqual(
       [
-        ...['Authorizer', 'Customers', 'Messages', 'Openapi', 'SendMessage', 'Templates', 'InboundSms'].map(
-          (fn) => `${fn}/Role/DefaultPolicy AwsSolutions-IAM5[Resource::*]`,
+        ...[
+          'Authorizer',
+          'Callbacks',
+          'Conversations',
+          'Customers',
+          'InboundSms',
+          'Messages',
+          'Openapi',
+          'Pages',
+          'SendMessage',
+          'Templates',
+          'WsConnect',
+          'WsDisconnect',
+          'WsMessage',
+        ].map((fn) => `${fn}/Role/DefaultPolicy AwsSolutions-IAM5[Resource::*]`),
+        ...['SendMessage', 'Conversations', 'InboundSms'].map(
+          (fn) => `${fn}/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]`,
         ),
-        ...['SendMessage', 'InboundSms'].map((fn) => `${fn}/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]`),
-        'HttpApi/Api/GET--openapi.json AwsSolutions-APIG4',
+        ...['Conversations', 'WsMessage'].map(
+          (fn) => `${fn}/PostToConnectionPolicy AwsSolutions-IAM5[Resource::${connections}]`,
+        ),
+        ...['openapi.json', 'chat', 'agent'].map((path) => `HttpApi/Api/GET--${path} AwsSolutions-APIG4`),
+        ...['$connect', '$default', '$disconnect'].map((route) => `WebSocketApi/Api/${route}-Route AwsSolutions-APIG4`),
         'TokenSecret/Secret AwsSolutions-SMG4',
       ].sort(),
     );
+  });
+});
+
+describe('cdk-nag AwsSolutions gate, with the account logging role set by the stack', () => {
+  it('synthesizes with zero unacknowledged findings, the managed policy acknowledged on the role alone', () => {
+    const { app: withRole } = createGatewayApp({
+      appProps: { outdir: mkdtempSync(join(outdir, 'logging-role-')) },
+      gateway: { setApiGatewayLoggingRole: true },
+    });
+    Validations.of(withRole).addPlugins(new AwsSolutionsChecks(withRole));
+    expect(findingsOf(withRole.synth().directory)).toEqual([]);
+    const before = new Set(summaryOf(app));
+    const added = summaryOf(withRole).filter((entry) => !before.has(entry));
+    expect(added).toEqual([
+      'WebSocketApi/ApiGatewayLoggingRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+    ]);
   });
 });

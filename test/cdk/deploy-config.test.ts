@@ -28,7 +28,25 @@ describe('deploy configuration (context "parley")', () => {
     expect(gateway.eventArchiveRetention?.toDays()).toBe(7);
   });
 
+  it('maps the chat settings: WebSocket throttling, chat session lifetime, the account logging role', () => {
+    const { gateway } = stackPropsFor(
+      parseDeployConfig({
+        webSocketThrottle: { rateLimit: 10, burstLimit: 20 },
+        chatSessionTtlMinutes: 90,
+        setApiGatewayLoggingRole: true,
+      }),
+    );
+    expect(gateway.webSocketThrottle).toEqual({ rateLimit: 10, burstLimit: 20 });
+    expect(gateway.chatSessionTtl?.toMinutes()).toBe(90);
+    expect(gateway.setApiGatewayLoggingRole).toBe(true);
+    const defaults = stackPropsFor(parseDeployConfig(undefined)).gateway;
+    expect(defaults.chatSessionTtl).toBeUndefined();
+    expect(defaults.setApiGatewayLoggingRole).toBeUndefined();
+  });
+
   it.each([
+    [{ chatSessionTtlMinutes: 0 }, 'chatSessionTtlMinutes'],
+    [{ webSocketThrottle: { rateLimit: 10 } }, 'webSocketThrottle'],
     [{ alarmEmail: 'not-an-address' }, 'alarmEmail'],
     [{ authorizerCacheTtlSeconds: 7200 }, 'authorizerCacheTtlSeconds'],
     [{ emailDomian: 'typo.example' }, 'emailDomian'],

@@ -1,9 +1,11 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { httpRoutes, webSocketRoutes } from '../../functions/routes.ts';
 import { DeadLetterQueue } from '../../lib/dead-letter-queue.ts';
 import { ParleyFunction } from '../../lib/parley-function.ts';
 import {
+  dependencyCycle,
   featureFlags,
   functionLogicalId,
   type HandlerName,
@@ -20,13 +22,19 @@ const environmentOf = (handlerName: HandlerName): Record<string, unknown> =>
   template.toJSON().Resources[functionLogicalId(stack, handlerName)].Properties.Environment.Variables;
 
 describe('Lambda functions', () => {
-  it('are one per distinct handler of the route table, plus the authorizer and inbound SMS', () => {
+  it('are one per distinct handler of the route tables, plus the authorizer and inbound SMS', () => {
     expect(handlerNames).toEqual([
       'send-message',
       'messages',
       'customers',
       'templates',
+      'conversations',
+      'callbacks',
       'openapi',
+      'pages',
+      'ws-connect',
+      'ws-message',
+      'ws-disconnect',
       'authorizer',
       'inbound-sms',
     ]);
@@ -72,31 +80,104 @@ describe('Lambda functions', () => {
     }
   });
 
-  it('only send-message and customers get the email settings and the token secret', () => {
-    const emailAndTokens = ['PARLEY_SES_CONFIGURATION_SET', 'PARLEY_REPLY_DOMAIN', 'PARLEY_TOKEN_SECRET_ARN'];
-    for (const name of ['send-message', 'customers'] as const) {
+  it.each<[HandlerName, string[]]>([
+    ['send-message', ['PARLEY_TOKEN_SECRET_ARN', 'PARLEY_SES_CONFIGURATION_SET', 'PARLEY_REPLY_DOMAIN']],
+    ['messages', []],
+    ['customers', []],
+    ['templates', []],
+    [
+      'conversations',
+      [
+        'PARLEY_TOKEN_SECRET_ARN',
+        'PARLEY_SES_CONFIGURATION_SET',
+        'PARLEY_REPLY_DOMAIN',
+        'PARLEY_WS_CALLBACK_URL',
+        'PARLEY_CHAT_SESSION_TTL_MS',
+      ],
+    ],
+    ['callbacks', []],
+    ['pages', ['PARLEY_WS_URL', 'PARLEY_PAGES_DIR']],
+    ['openapi', []],
+    ['ws-connect', ['PARLEY_TOKEN_SECRET_ARN']],
+    ['ws-message', ['PARLEY_TOKEN_SECRET_ARN']],
+    ['ws-disconnect', ['PARLEY_TOKEN_SECRET_ARN']],
+    ['authorizer', []],
+    [
+      'inbound-sms',
+      ['PARLEY_DEAD_LETTER_QUEUE_URL', 'PARLEY_TOKEN_SECRET_ARN', 'PARLEY_CHAT_SESSION_TTL_MS', 'PARLEY_PUBLIC_URL'],
+    ],
+  ])('%s gets exactly the settings it reads, beyond the table and the bus: %j', (name, settings) => {
+    expect(Object.keys(environmentOf(name)).sort()).toEqual(
+      ['POWERTOOLS_SERVICE_NAME', 'PARLEY_TABLE_NAME', 'PARLEY_EVENT_BUS_NAME', ...settings].sort(),
+    );
+  });
+
+  it('name the token secret, the configuration set and the reply domain by reference', () => {
+    for (const name of ['send-message', 'conversations'] as const) {
       expect(environmentOf(name)).toMatchObject({
         PARLEY_SES_CONFIGURATION_SET: { Ref: expect.stringMatching(/ConfigurationSet/) },
         PARLEY_REPLY_DOMAIN: 'reply.bank.example',
         PARLEY_TOKEN_SECRET_ARN: { Ref: expect.stringMatching(/TokenSecret/) },
       });
     }
-    for (const name of ['messages', 'templates', 'openapi', 'authorizer', 'inbound-sms'] as const) {
-      for (const variable of emailAndTokens) expect(environmentOf(name)).not.toHaveProperty(variable);
+  });
+
+  it('point conversations at the WebSocket management endpoint and inbound SMS at the page URL', () => {
+    const webSocketApiId = logicalIdOf(stack, stack.gateway.webSocketApi.api);
+    const httpApiId = logicalIdOf(stack, stack.gateway.httpApi.api);
+    expect(environmentOf('conversations').PARLEY_WS_CALLBACK_URL).toEqual({
+      'Fn::Join': [
+        '',
+        ['https://', { Ref: webSocketApiId }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/chat'],
+      ],
+    });
+    // The endpoint, not the stage URL: no trailing slash, as chat links are `<url>/chat#<token>`.
+    expect(environmentOf('inbound-sms').PARLEY_PUBLIC_URL).toEqual({ 'Fn::GetAtt': [httpApiId, 'ApiEndpoint'] });
+    for (const name of ['conversations', 'inbound-sms'] as const) {
+      expect(environmentOf(name).PARLEY_CHAT_SESSION_TTL_MS).toBe('86400000');
     }
   });
 
-  it('inbound SMS also knows its dead-letter queue, and leaves the cache TTL to its default', () => {
+  it('serve the pages from the bundle, pointed at the wss:// URL of the WebSocket stage', () => {
+    const webSocketApiId = logicalIdOf(stack, stack.gateway.webSocketApi.api);
+    expect(environmentOf('pages')).toMatchObject({
+      PARLEY_PAGES_DIR: '/var/task',
+      PARLEY_WS_URL: {
+        'Fn::Join': [
+          '',
+          ['wss://', { Ref: webSocketApiId }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/chat'],
+        ],
+      },
+    });
+  });
+
+  it('never name the API that integrates them, so the template has no dependency cycle', () => {
+    const webSocketApiId = logicalIdOf(stack, stack.gateway.webSocketApi.api);
+    const httpApiId = logicalIdOf(stack, stack.gateway.httpApi.api);
+    for (const { handler } of webSocketRoutes) {
+      expect(JSON.stringify(environmentOf(handler)), handler).not.toContain(webSocketApiId);
+    }
+    for (const { handler } of httpRoutes) {
+      expect(JSON.stringify(environmentOf(handler)), handler).not.toContain(httpApiId);
+    }
+    expect(dependencyCycle(template)).toBeUndefined();
+  });
+
+  it('give chat sessions the configured lifetime', () => {
+    const { stack: custom, template: customTemplate } = synthGateway({
+      gateway: { chatSessionTtl: Duration.hours(2) },
+    });
+    const conversations = customTemplate.toJSON().Resources[functionLogicalId(custom, 'conversations')];
+    expect(conversations.Properties.Environment.Variables.PARLEY_CHAT_SESSION_TTL_MS).toBe('7200000');
+    expect(() => synthGateway({ gateway: { chatSessionTtl: Duration.seconds(10) } })).toThrow(/chatSessionTtl/);
+  });
+
+  it('inbound SMS knows its dead-letter queue, and leaves the cache TTL to its default', () => {
     const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
-    expect(environmentOf('inbound-sms')).toEqual({
-      POWERTOOLS_SERVICE_NAME: 'parley',
-      PARLEY_TABLE_NAME: { Ref: expect.stringMatching(/Table/) },
-      PARLEY_EVENT_BUS_NAME: { Ref: expect.stringMatching(/Bus/) },
+    expect(environmentOf('inbound-sms')).toMatchObject({
       PARLEY_DEAD_LETTER_QUEUE_URL: { Ref: queueId },
     });
-    for (const name of handlerNames.filter((handler) => handler !== 'inbound-sms')) {
-      expect(environmentOf(name)).not.toHaveProperty('PARLEY_DEAD_LETTER_QUEUE_URL');
-    }
+    expect(environmentOf('inbound-sms')).not.toHaveProperty('PARLEY_CACHE_TTL_MS');
   });
 
   it('inbound SMS retries a failed event twice, then dead-letters it; HTTP functions have no async settings', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App, type AppProps, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { httpRoutes } from '../../functions/routes.ts';
+import { httpRoutes, webSocketRoutes } from '../../functions/routes.ts';
 import { type ParleyFunction, packageRoot } from '../../lib/parley-function.ts';
 import type { ParleyGatewayProps } from '../../lib/parley-gateway.ts';
 import { ParleyStack } from '../../lib/parley-stack.ts';
@@ -17,9 +17,10 @@ export const featureFlags = (): Record<string, unknown> => {
   return flags;
 };
 
-/** Every Lambda entry point the gateway builds: the route table's handlers, the authorizer and inbound SMS. */
+/** Every Lambda entry point the gateway builds: both route tables' handlers, the authorizer and inbound SMS. */
 export const handlerNames = [
   ...new Set(httpRoutes.map((route) => route.handler)),
+  ...webSocketRoutes.map((route) => route.handler),
   'authorizer',
   'inbound-sms',
 ] as const;
@@ -79,6 +80,49 @@ export const synthGateway = (options: SynthOptions = {}) => {
 };
 
 export type HandlerName = (typeof handlerNames)[number];
+
+/** The first dependency cycle among the template's resources (Ref, GetAtt, Sub, DependsOn), if any. */
+export const dependencyCycle = (template: Template): string[] | undefined => {
+  const resources = template.toJSON().Resources as Record<string, { Properties?: unknown; DependsOn?: unknown }>;
+  const referencesIn = (node: unknown, found: Set<string>): Set<string> => {
+    if (Array.isArray(node)) {
+      for (const item of node) referencesIn(item, found);
+    } else if (node && typeof node === 'object') {
+      const { Ref, 'Fn::GetAtt': getAtt, 'Fn::Sub': sub } = node as Record<string, unknown>;
+      if (typeof Ref === 'string') found.add(Ref);
+      if (Array.isArray(getAtt)) found.add(String(getAtt[0]));
+      const subText = Array.isArray(sub) ? sub[0] : sub;
+      if (typeof subText === 'string') for (const [, name] of subText.matchAll(/\$\{([^}.]+)/g)) found.add(name ?? '');
+      for (const value of Object.values(node)) referencesIn(value, found);
+    }
+    return found;
+  };
+  const edges = new Map(
+    Object.entries(resources).map(([id, resource]) => {
+      const found = referencesIn(resource.Properties, new Set([resource.DependsOn ?? []].flat().map(String)));
+      return [id, [...found].filter((target) => target in resources)];
+    }),
+  );
+  const visiting: string[] = [];
+  const done = new Set<string>();
+  const visit = (id: string): string[] | undefined => {
+    if (visiting.includes(id)) return [...visiting.slice(visiting.indexOf(id)), id];
+    if (done.has(id)) return undefined;
+    visiting.push(id);
+    for (const target of edges.get(id) ?? []) {
+      const cycle = visit(target);
+      if (cycle) return cycle;
+    }
+    visiting.pop();
+    done.add(id);
+    return undefined;
+  };
+  for (const id of edges.keys()) {
+    const cycle = visit(id);
+    if (cycle) return cycle;
+  }
+  return undefined;
+};
 
 const gatewayFunction = ({ gateway }: ParleyStack, handlerName: HandlerName): ParleyFunction => {
   if (handlerName === 'authorizer') return gateway.authorizer;

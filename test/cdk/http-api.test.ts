@@ -1,11 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { httpRoutes, routeKey } from '../../functions/routes.ts';
-import { functionLogicalId, synthGateway } from './gateway-app.ts';
+import { functionLogicalId, logicalIdOf, synthGateway } from './gateway-app.ts';
 
 const { stack, template } = synthGateway();
 const resources = template.toJSON().Resources;
-const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+const httpApiId = logicalIdOf(stack, stack.gateway.httpApi.api);
+const routes = Object.values(
+  template.findResources('AWS::ApiGatewayV2::Route', { Properties: { ApiId: { Ref: httpApiId } } }),
+);
 const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
 
 /** The function a route's integration invokes, as its logical id. */
@@ -23,7 +26,7 @@ describe('HTTP API', () => {
     }
   });
 
-  it('guards every route with a scope by the Lambda authorizer, and leaves only GET /openapi.json public', () => {
+  it('guards every route with a scope by the Lambda authorizer, and leaves only the OpenAPI document and the pages public', () => {
     const [authorizerId] = Object.keys(authorizers);
     for (const entry of httpRoutes) {
       const route = routes.find((candidate) => candidate.Properties.RouteKey === routeKey(entry));
@@ -37,7 +40,12 @@ describe('HTTP API', () => {
         });
       }
     }
-    expect(routes.filter((route) => route.Properties.AuthorizationType === 'NONE')).toHaveLength(1);
+    const publicRoutes = routes.filter((route) => route.Properties.AuthorizationType === 'NONE');
+    expect(publicRoutes.map((route) => route.Properties.RouteKey).sort()).toEqual([
+      'GET /agent',
+      'GET /chat',
+      'GET /openapi.json',
+    ]);
   });
 
   it('authorizes with simple responses from the authorizer function, keyed on the Authorization header', () => {
@@ -59,7 +67,9 @@ describe('HTTP API', () => {
   });
 
   it('writes JSON access logs without headers to a log group with a retention', () => {
-    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const [stage] = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { ApiId: { Ref: httpApiId } } }),
+    );
     expect(stage).toBeDefined();
     expect(stage?.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true });
     const { DestinationArn, Format } = stage?.Properties.AccessLogSettings ?? {};
@@ -79,17 +89,25 @@ describe('HTTP API', () => {
 
   it('throttles the default stage, 100/s with bursts of 200 unless configured', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: httpApiId },
       DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
     });
     const { template: custom } = synthGateway({ gateway: { throttle: { rateLimit: 20, burstLimit: 40 } } });
     custom.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: httpApiId },
       DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
     });
   });
 
-  it('outputs the API URL, the table name, the bus name and the inbound SMS topic', () => {
+  it('outputs the API URL, the WebSocket URL, the table name, the bus name and the inbound SMS topic', () => {
     const outputs = template.findOutputs('*');
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'EventBusName', 'InboundSmsTopicArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl',
+      'EventBusName',
+      'InboundSmsTopicArn',
+      'TableName',
+      'WebSocketUrl',
+    ]);
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
   });
 });

@@ -2,6 +2,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import {
   type HandlerName,
+  handlerNames,
   logicalIdOf,
   type PolicyStatementJson,
   policyStatementsOf,
@@ -23,6 +24,21 @@ const tableArn = ref({
 const queueArn = {
   'Fn::GetAtt': [logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue), 'Arn'],
 };
+
+const baseTableItemActions = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+const dataKeyActions = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+];
 
 const baseline = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const tableItemActions = [
@@ -108,7 +124,7 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('inbound SMS reads and writes base-table items, puts events, sends SMS and dead-letters: nothing else', () => {
+  it('inbound SMS reads and writes base-table items, puts events, reads the secret, sends SMS and dead-letters: nothing else', () => {
     expect(allActions('inbound-sms').sort()).toEqual(
       [
         ...baseline,
@@ -123,6 +139,8 @@ describe('least-privilege grants', () => {
         'kms:GenerateDataKey',
         'kms:GenerateDataKeyWithoutPlaintext',
         'events:PutEvents',
+        'secretsmanager:GetSecretValue',
+        'kms:Decrypt', // the secret's, through Secrets Manager only
         'sns:Publish',
         'sqs:SendMessage',
       ].sort(),
@@ -157,11 +175,8 @@ describe('least-privilege grants', () => {
     ]);
   });
 
-  it('customers also puts events and reads the token secret; messages and templates only touch the table', () => {
-    expect(allActions('customers')).toEqual(
-      expect.arrayContaining(['events:PutEvents', 'secretsmanager:GetSecretValue']),
-    );
-    for (const handler of ['messages', 'templates'] as const) {
+  it('messages, customers and templates only touch the table', () => {
+    for (const handler of ['messages', 'customers', 'templates'] as const) {
       const extra = allActions(handler).filter(
         (action) => !action.startsWith('dynamodb:') && !action.startsWith('kms:'),
       );
@@ -169,27 +184,125 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('openapi gets nothing beyond its own logs and traces', () => {
-    expect(allActions('openapi').sort()).toEqual([...baseline].sort());
+  it('openapi and pages get nothing beyond their own logs and traces: no table, no secret', () => {
+    for (const handler of ['openapi', 'pages'] as const) {
+      expect(allActions(handler).sort(), handler).toEqual([...baseline].sort());
+    }
   });
 
-  it('no Allow statement but X-Ray and SMS uses a wildcard resource', () => {
-    const handlers = [
-      'send-message',
-      'messages',
-      'customers',
-      'templates',
-      'openapi',
-      'authorizer',
+  it('conversations reads and writes base-table items, puts events, reads the secret, sends SMS and email, pushes to chat', () => {
+    expect(allActions('conversations').sort()).toEqual(
+      [
+        ...baseline,
+        ...baseTableItemActions,
+        ...dataKeyActions,
+        'events:PutEvents',
+        'secretsmanager:GetSecretValue',
+        'kms:Decrypt',
+        'ses:SendEmail',
+        'ses:SendRawEmail',
+        'sns:Publish',
+        'execute-api:ManageConnections',
+      ].sort(),
+    );
+    const publish = statementsOf('conversations').filter((statement) => actionsOf(statement).includes('sns:Publish'));
+    expect(publish).toEqual([
+      expect.objectContaining({ Effect: 'Allow', Action: 'sns:Publish', Resource: '*' }),
+      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Resource: 'arn:aws:sns:*:*:*' }),
+    ]);
+    const ses = statementsOf('conversations').filter((statement) => actionsOf(statement).includes('ses:SendEmail'));
+    expect(ref(ses.map((statement) => statement.Resource))).toContain('identity/mail.bank.example');
+  });
+
+  it('callbacks reads and writes base-table items and puts events: nothing else', () => {
+    expect(allActions('callbacks').sort()).toEqual(
+      [...baseline, ...baseTableItemActions, ...dataKeyActions, 'events:PutEvents'].sort(),
+    );
+  });
+
+  it.each([
+    ['ws-connect', []],
+    ['ws-message', ['execute-api:ManageConnections']],
+    ['ws-disconnect', []],
+  ] as const)('%s reads and writes base-table items, puts events and reads the secret, plus %j', (handler, extra) => {
+    expect(allActions(handler).sort()).toEqual(
+      [
+        ...baseline,
+        ...baseTableItemActions,
+        ...dataKeyActions,
+        'events:PutEvents',
+        'secretsmanager:GetSecretValue',
+        'kms:Decrypt',
+        ...extra,
+      ].sort(),
+    );
+  });
+
+  it('every handler written for escalation touches the base table only: no index, no batch, no Scan', () => {
+    for (const handler of [
+      'conversations',
+      'callbacks',
+      'ws-connect',
+      'ws-message',
+      'ws-disconnect',
       'inbound-sms',
-    ] as const;
-    const wildcardActions = handlers.flatMap((handler) =>
+    ] as const) {
+      const table = statementsOf(handler).filter((statement) =>
+        actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(table, handler).toHaveLength(1);
+      expect(ref(table[0]?.Resource), handler).toBe(tableArn);
+    }
+  });
+
+  it('pushes to chat only by POST to @connections of the WebSocket API’s stage, and only where a handler pushes', () => {
+    const connections = ref({
+      'Fn::Join': [
+        '',
+        [
+          'arn:aws:execute-api:eu-west-1:123456789012:',
+          { Ref: logicalIdOf(stack, stack.gateway.webSocketApi.api) },
+          '/chat/POST/@connections/*',
+        ],
+      ],
+    });
+    for (const handler of handlerNames) {
+      const manage = statementsOf(handler).filter((statement) =>
+        actionsOf(statement).some((a) => a.startsWith('execute-api:')),
+      );
+      if (handler === 'conversations' || handler === 'ws-message') {
+        expect(manage, handler).toEqual([
+          expect.objectContaining({ Effect: 'Allow', Action: 'execute-api:ManageConnections' }),
+        ]);
+        expect(ref(manage[0]?.Resource), handler).toBe(connections);
+      } else {
+        expect(manage, handler).toEqual([]);
+      }
+    }
+  });
+
+  it('only send-message and conversations send email; only they and inbound SMS publish SMS', () => {
+    for (const handler of handlerNames) {
+      const actions = allActions(handler);
+      expect(actions.includes('ses:SendEmail'), handler).toBe(['send-message', 'conversations'].includes(handler));
+      expect(actions.includes('sns:Publish'), handler).toBe(
+        ['send-message', 'conversations', 'inbound-sms'].includes(handler),
+      );
+    }
+  });
+
+  it('no Allow statement but X-Ray, SMS and chat connections uses a wildcard resource', () => {
+    const wildcards = handlerNames.flatMap((handler) =>
       statementsOf(handler)
         .filter((statement) => statement.Effect === 'Allow' && ref(statement.Resource).includes('*'))
-        .flatMap(actionsOf),
+        .map((statement) => `${actionsOf(statement).join(',')} ${ref(statement.Resource).replace(/"Ref":"\w+"/g, '')}`),
     );
-    expect(new Set(wildcardActions)).toEqual(
-      new Set(['xray:PutTelemetryRecords', 'xray:PutTraceSegments', 'sns:Publish']),
+    expect(new Set(wildcards)).toEqual(
+      new Set([
+        'xray:PutTelemetryRecords,xray:PutTraceSegments "*"',
+        'sns:Publish "*"',
+        'execute-api:ManageConnections {"Fn::Join":["",["arn:aws:execute-api:eu-west-1:123456789012:",{},"/chat/POST/@connections/*"]]}',
+      ]),
     );
   });
 });
