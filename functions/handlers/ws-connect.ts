@@ -1,4 +1,4 @@
-import { verifyChatToken } from '../domain/chat-tokens.ts';
+import { customerTagOf, verifyChatToken } from '../domain/chat-tokens.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { webSocketHandler } from './chat/websocket-event.ts';
 import { logger } from './http/observability.ts';
@@ -20,7 +20,7 @@ export const handler = webSocketHandler(async (event) => {
     !claims ||
     !session ||
     session.status !== 'open' ||
-    session.customerId !== claims.customerId ||
+    customerTagOf(session.customerId) !== claims.customerTag ||
     Date.parse(session.expiresAt) <= now
   ) {
     logger.info('chat connection refused');
