@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { credentialProvidersNeverLoadedOnLambda, esmRequireBanner } from '../lib/bundling.ts';
 import { childMain, makeTempDir, removeDir, repoRoot } from './lib/child.ts';
 import { median, num, type PartResult, type Row } from './lib/report.ts';
 
@@ -24,7 +25,9 @@ const cdkLike: BuildOptions = {
   minify: true,
   sourcemap: false,
   mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+  // The same externals as the CDK (lib/bundling.ts); the baseline gets them too, so the comparison stays fair.
+  external: credentialProvidersNeverLoadedOnLambda,
+  banner: { js: esmRequireBanner },
   logLevel: 'silent',
 };
 

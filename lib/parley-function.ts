@@ -7,6 +7,7 @@ import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { credentialProvidersNeverLoadedOnLambda, esmRequireBanner } from './bundling.ts';
 
 /** The package root: esbuild's project root and the home of `package-lock.json`. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -105,8 +106,8 @@ export class ParleyFunction extends Construct {
         target: 'node24',
         mainFields: ['module', 'main'],
         bundleAwsSDK: true,
-        // ESM output still meets CommonJS dependencies that call require().
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        externalModules: credentialProvidersNeverLoadedOnLambda,
+        banner: esmRequireBanner,
         forceDockerBundling: false,
         ...(props.extraFiles?.length && { commandHooks: copyAfterBundling(props.extraFiles) }),
       },

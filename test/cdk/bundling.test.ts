@@ -35,6 +35,15 @@ describe('function bundles', () => {
     }
   });
 
+  it('bundles the AWS SDK but leaves out the credential providers Lambda never loads, only as dynamic imports', () => {
+    const source = readFileSync(join(assetDirOf('send-message'), 'index.mjs'), 'utf8');
+    // Booleans, not the source: a failure message must not print a 600 KB bundle.
+    expect(source.includes('AWS.SNS.SMS.SMSType'), 'the SNS client is bundled').toBe(true);
+    expect(source.includes('import("@aws-sdk/credential-provider-sso")'), 'SSO stays a dynamic import').toBe(true);
+    // A static import of a left-out module would fail at load on Lambda: there must be none.
+    expect(/(?:^|[;}\s])import\s*(?:[\w{},*\s]+from\s*)?"@aws-sdk\//.test(source), 'no static SDK import').toBe(false);
+  });
+
   it('ships the chat page and the agent console beside the pages bundle, where PARLEY_PAGES_DIR points', () => {
     const dir = assetDirOf('pages');
     expect(readdirSync(dir).sort()).toEqual(['agent.html', 'chat.html', 'index.mjs']);
