@@ -13,7 +13,10 @@ const main = async () => {
   console.log(`
 Parley is running locally (${Date.now() - started} ms)
 
+  Console        ${gateway.baseUrl}/        (play the customer: SMS, chat links, events)
+  Agent console  ${gateway.baseUrl}/agent   (sign in with the agent key)
   API            ${gateway.baseUrl}/v1   (OpenAPI: ${gateway.baseUrl}/openapi.json)
+  WebSocket      ${gateway.wsUrl}
   Outbox         ${gateway.baseUrl}/_local/outbox
   Events         ${gateway.baseUrl}/_local/events
   Demo tenant    ${gateway.tenantId} (SMS number ${gateway.smsNumber})
