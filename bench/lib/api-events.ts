@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2, Context, SNSEvent } from 'aws-lambda';
 import type { HttpEvent } from '../../functions/handlers/http/http-handler.ts';
+import { snsEventFor } from '../../local/inbound-simulator.ts';
 
 export type HttpLambda = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -83,28 +84,4 @@ export const inboundSmsEvent = (payload: {
   messageBody: string;
   inboundMessageId: string;
   previousPublishedMessageId?: string;
-}): SNSEvent => {
-  const topicArn = 'arn:aws:sns:us-east-1:000000000000:parley-inbound-sms';
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        EventVersion: '1.0',
-        EventSubscriptionArn: `${topicArn}:${randomUUID()}`,
-        Sns: {
-          Type: 'Notification',
-          MessageId: randomUUID(),
-          TopicArn: topicArn,
-          Subject: '',
-          Message: JSON.stringify({ messageKeyword: 'KEYWORD_000000000000', ...payload }),
-          Timestamp: new Date().toISOString(),
-          SignatureVersion: '1',
-          Signature: 'bench',
-          SigningCertUrl: 'https://sns.us-east-1.amazonaws.com/bench.pem',
-          UnsubscribeUrl: 'https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe',
-          MessageAttributes: {},
-        },
-      },
-    ],
-  };
-};
+}): SNSEvent => snsEventFor(JSON.stringify({ messageKeyword: 'KEYWORD_000000000000', ...payload }));

@@ -6,15 +6,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  ListTablesCommand,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableSchema } from '../../functions/adapters/dynamo/table-schema.ts';
+import { ensureTable } from '../../local/dynamo-local.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const cliPath = join(repoRoot, 'bin', 'parley-cli.mjs');
@@ -113,31 +107,8 @@ describe('parley CLI', () => {
       }
     }
 
-    const attributes = new Set<string>([tableSchema.partitionKey, tableSchema.sortKey]);
-    for (const index of tableSchema.globalSecondaryIndexes) {
-      attributes.add(index.partitionKey);
-      attributes.add(index.sortKey);
-    }
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-        KeySchema: [
-          { AttributeName: tableSchema.partitionKey, KeyType: 'HASH' },
-          { AttributeName: tableSchema.sortKey, KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((index) => ({
-          IndexName: index.indexName,
-          KeySchema: [
-            { AttributeName: index.partitionKey, KeyType: 'HASH' },
-            { AttributeName: index.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        })),
-      }),
-    );
-    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+    // The same table the local gateway creates (local/dynamo-local.ts), from the same schema as the CDK's.
+    await ensureTable(client, tableName);
 
     localDir = mkdtempSync(join(tmpdir(), 'parley-cli-local-'));
     writeFileSync(join(localDir, 'local.json'), JSON.stringify({ dynamodbEndpoint: endpoint, tableName }));

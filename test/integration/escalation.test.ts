@@ -41,14 +41,16 @@ const eventsOf = (type: string) =>
 const openChat = async (url: string) => {
   const token = url.split('#')[1] ?? '';
   const socket = new WebSocket(`${h.gateway.wsUrl}?token=${encodeURIComponent(token)}`);
-  const frames: any[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: frames are arbitrary JSON that each test asserts on
+  type Frame = any;
+  const frames: Frame[] = [];
   socket.on('message', (data) => frames.push(JSON.parse(data.toString())));
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
     socket.once('error', reject);
   });
-  const waitFor = async (match: (frame: any) => boolean, ms = 5000) => {
+  const waitFor = async (match: (frame: Frame) => boolean, ms = 5000) => {
     const deadline = Date.now() + ms;
     for (;;) {
       const found = frames.find(match);

@@ -5,6 +5,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -98,6 +99,20 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
   ) {}
 
+  /** Every item a query matches, page after page (for small partitions: tenants, attention, callbacks). */
+  private async queryAll(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
+      items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
   // Tenants and keys
 
   async getTenant(tenantId: string): Promise<Tenant | undefined> {
@@ -129,22 +144,12 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   async listTenants(): Promise<Tenant[]> {
-    const tenants: Tenant[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': 'TENANTS' },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) tenants.push(strip<Tenant>(item) as Tenant);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return tenants;
+    const items = await this.queryAll({
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': 'TENANTS' },
+    });
+    return items.map((item) => strip<Tenant>(item) as Tenant);
   }
 
   async getTenantIdByNumber(e164: string): Promise<string | undefined> {
@@ -520,24 +525,14 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   async listAttention(tenantId: string): Promise<AttentionEntry[]> {
-    const entries: AttentionEntry[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.attentionPartition(tenantId) },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const entry = strip<AttentionEntry>(item) as AttentionEntry;
-        if (entry.freeTextAt || entry.callbackId || entry.chatSessionId) entries.push(entry);
-      }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return entries.sort((a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : -1));
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.attentionPartition(tenantId) },
+    });
+    return items
+      .map((item) => strip<AttentionEntry>(item) as AttentionEntry)
+      .filter((entry) => entry.freeTextAt || entry.callbackId || entry.chatSessionId)
+      .sort((a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : -1));
   }
 
   // Callbacks
@@ -582,23 +577,13 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   async listCallbacks(tenantId: string, status?: Callback['status']): Promise<Callback[]> {
-    const callbacks: Callback[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ...(status && { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
-          ExpressionAttributeValues: { ':pk': keys.callbackPartition(tenantId), ...(status && { ':status': status }) },
-          ScanIndexForward: false,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) callbacks.push(strip<Callback>(item) as Callback);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return callbacks;
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ...(status && { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
+      ExpressionAttributeValues: { ':pk': keys.callbackPartition(tenantId), ...(status && { ':status': status }) },
+      ScanIndexForward: false,
+    });
+    return items.map((item) => strip<Callback>(item) as Callback);
   }
 
   /** Closes a requested callback; undefined when it is unknown or already closed. */
