@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { SegmentedMessage } from 'sms-segments-calculator';
 import { describe, expect, it } from 'vitest';
 import { countSegments } from '../../functions/domain/segments.ts';
 
@@ -53,5 +55,23 @@ describe('SMS segments', () => {
     // Assess
     expect(counted.encoding).toBe('UCS-2');
     expect(counted.segments).toBe(2);
+  });
+});
+
+describe('the plain-ASCII fast path', () => {
+  it('counts exactly as the segment calculator for any text in the GSM-7 basic ASCII set', () => {
+    const alphabet = [...'\n\r !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 1200 }), (chars) => {
+        const text = chars.join('');
+        const library = new SegmentedMessage(text, 'auto');
+        expect(countSegments(text)).toEqual({
+          encoding: 'GSM-7',
+          segments: library.segmentsCount,
+          characters: library.numberOfCharacters,
+        });
+      }),
+      { numRuns: 300 },
+    );
   });
 });
