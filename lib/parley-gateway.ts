@@ -120,8 +120,8 @@ const inboundSmsAccess: Access = { table: 'baseTableItems', putEvents: true, tok
 /** The API that integrates a function: it learns that API's own URL from its events, never from its settings. */
 type IntegratedInto = 'http' | 'webSocket' | 'none';
 
-/** The pages function's HTML, shipped beside its bundle (see `ParleyGateway`). */
-const pageFiles = ['web/chat.html', 'web/agent.html'];
+/** The pages function's HTML and the files the pages include, shipped beside its bundle (see `ParleyGateway`). */
+const pageFiles = ['web/chat.html', 'web/agent.html', 'web/common.css', 'web/common.js'];
 const pagesDir = '/var/task';
 
 const pascalCase = (name: string): string =>

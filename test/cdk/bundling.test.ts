@@ -46,8 +46,10 @@ describe('function bundles', () => {
 
   it('ships the chat page and the agent console beside the pages bundle, where PARLEY_PAGES_DIR points', () => {
     const dir = assetDirOf('pages');
-    expect(readdirSync(dir).sort()).toEqual(['agent.html', 'chat.html', 'index.mjs']);
-    for (const page of ['chat.html', 'agent.html']) {
+    // The pages and the shared files they include (the page loader inlines those when it loads a page).
+    const shipped = ['agent.html', 'chat.html', 'common.css', 'common.js'];
+    expect(readdirSync(dir).sort()).toEqual([...shipped, 'index.mjs']);
+    for (const page of shipped) {
       expect(readFileSync(join(dir, page), 'utf8'), page).toBe(readFileSync(join(packageRoot, 'web', page), 'utf8'));
     }
     const pages = resources[functionLogicalId(stack, 'pages')];
