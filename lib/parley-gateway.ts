@@ -110,8 +110,8 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
   pages: {},
   openapi: {},
   'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
-  'ws-message': { table: 'baseTableItems', putEvents: true, tokens: true, pushChat: true },
-  'ws-disconnect': { table: 'baseTableItems', putEvents: true, tokens: true },
+  'ws-message': { table: 'baseTableItems', putEvents: true, pushChat: true },
+  'ws-disconnect': { table: 'baseTableItems', putEvents: true },
 };
 
 /** Answers by SMS only; CHAT texted in starts a chat session. */

@@ -123,18 +123,3 @@ export const putCustomerRequestSchema = z
   .register(z.globalRegistry, { id: 'PutCustomerRequest' });
 
 export type PutCustomerRequest = z.infer<typeof putCustomerRequestSchema>;
-
-/**
- * The End User Messaging two-way SMS payload (the SNS `Message`). Validated like a request: a malformed one is
- * dead-lettered, never half-processed.
- */
-export const inboundSmsPayloadSchema = z.object({
-  originationNumber: phoneSchema,
-  destinationNumber: z.string().check(z.regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')),
-  messageKeyword: z.optional(z.string().check(z.maxLength(100))),
-  messageBody: z.string().check(z.maxLength(1600, 'longer than any SMS (1600 characters)')),
-  inboundMessageId: z.string().check(z.minLength(1), z.maxLength(200)),
-  previousPublishedMessageId: z.optional(z.string().check(z.maxLength(200))),
-});
-
-export type InboundSmsPayload = z.infer<typeof inboundSmsPayloadSchema>;

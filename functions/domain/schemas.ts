@@ -101,3 +101,21 @@ export const chatFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('history') }),
   z.object({ type: z.literal('message'), body: z.string().check(z.trim(), z.minLength(1), z.maxLength(2000)) }),
 ]);
+
+const e164Shape = z.string().check(z.regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'));
+
+/**
+ * The End User Messaging two-way SMS payload (the SNS `Message`). Validated like a request: a malformed one is
+ * dead-lettered, never half-processed. The numbers come from the carrier through AWS, so they are checked for
+ * E.164 shape only: a numbering-plan check could dead-letter a real customer's STOP from a newly opened range.
+ */
+export const inboundSmsPayloadSchema = z.object({
+  originationNumber: e164Shape,
+  destinationNumber: e164Shape,
+  messageKeyword: z.optional(z.string().check(z.maxLength(100))),
+  messageBody: z.string().check(z.maxLength(1600, 'longer than any SMS (1600 characters)')),
+  inboundMessageId: z.string().check(z.minLength(1), z.maxLength(200)),
+  previousPublishedMessageId: z.optional(z.string().check(z.maxLength(200))),
+});
+
+export type InboundSmsPayload = z.infer<typeof inboundSmsPayloadSchema>;

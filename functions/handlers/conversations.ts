@@ -1,3 +1,8 @@
+import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
+import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
+import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
+import { loadTokenSecret } from '../adapters/token-secret.ts';
+import { requireEnv } from '../config/env.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { replyToCustomer, startChatSession } from '../domain/escalation.ts';
 import {
@@ -10,7 +15,12 @@ import {
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { type HttpRequest, type HttpResult, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
-const escalation = await createEscalation();
+const escalation = createEscalation({
+  tokenSecret: await loadTokenSecret(),
+  sms: new SnsSmsSender(),
+  email: new SesEmailSender(requireEnv('PARLEY_SES_CONFIGURATION_SET')),
+  pusher: (endpoint) => new ApiGatewayPusher(endpoint),
+});
 const { deps, store } = escalation;
 
 const customerIdOf = (request: HttpRequest): string =>

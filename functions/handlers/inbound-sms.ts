@@ -5,13 +5,14 @@ import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
+import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { numberEnv, requireEnv } from '../config/env.ts';
-import { inboundSmsPayloadSchema } from '../domain/contact-schemas.ts';
 import { escalateFromSms } from '../domain/escalation.ts';
 import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
+import { inboundSmsPayloadSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { reportingPublisher } from './http/events.ts';
 import { publishMetrics } from './http/http-handler.ts';
@@ -29,13 +30,14 @@ const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
 const tenantsByNumber = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
 
-const escalation = await createEscalation();
+const sms = new SnsSmsSender();
+const escalation = createEscalation({ tokenSecret: await loadTokenSecret(), sms });
 const day = 24 * 3600 * 1000;
 const deps: InboundDeps = {
   customers: store,
   messages: store,
   attention: store,
-  sms: new SnsSmsSender(),
+  sms,
   events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
   clock: { now: () => Date.now() },
   getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),

@@ -1,9 +1,10 @@
+import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { customerTagOf, verifyChatToken } from '../domain/chat-tokens.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { webSocketHandler } from './chat/websocket-event.ts';
 import { logger } from './http/observability.ts';
 
-const escalation = await createEscalation();
+const escalation = createEscalation({ tokenSecret: await loadTokenSecret() });
 const { deps, store } = escalation;
 
 /**
@@ -14,7 +15,7 @@ export const handler = webSocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
   const token = event.queryStringParameters?.token ?? '';
   const now = deps.clock.now();
-  const claims = verifyChatToken(escalation.tokenSecret, token, now);
+  const claims = verifyChatToken(escalation.tokenSecret(), token, now);
   const session = claims && (await store.getChatSession(claims.tenantId, claims.sessionId));
   if (
     !claims ||

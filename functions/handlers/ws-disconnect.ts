@@ -2,7 +2,7 @@ import { endChatConnection } from '../domain/escalation.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { webSocketHandler } from './chat/websocket-event.ts';
 
-const escalation = await createEscalation();
+const escalation = createEscalation();
 const { deps, store } = escalation;
 
 /** `$disconnect`: the customer left the chat; they are back on SMS. */

@@ -1,10 +1,11 @@
+import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { timelineEntry } from '../domain/customers.ts';
 import { receiveChatMessage } from '../domain/escalation.ts';
 import { chatFrameSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { webSocketHandler } from './chat/websocket-event.ts';
 
-const escalation = await createEscalation();
+const escalation = createEscalation({ pusher: (endpoint) => new ApiGatewayPusher(endpoint) });
 const { deps, store } = escalation;
 
 const historySize = 50;

@@ -99,8 +99,8 @@ describe('Lambda functions', () => {
     ['pages', ['PARLEY_WS_URL', 'PARLEY_PAGES_DIR']],
     ['openapi', []],
     ['ws-connect', ['PARLEY_TOKEN_SECRET_ARN']],
-    ['ws-message', ['PARLEY_TOKEN_SECRET_ARN']],
-    ['ws-disconnect', ['PARLEY_TOKEN_SECRET_ARN']],
+    ['ws-message', []],
+    ['ws-disconnect', []],
     ['authorizer', []],
     [
       'inbound-sms',
