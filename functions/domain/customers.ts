@@ -102,6 +102,3 @@ export const openPromptsOf = (customer: Customer, now: number) =>
       ...(prompt.reference !== undefined && { reference: prompt.reference }),
       summary: prompt.summary,
     }));
-
-export const isPromptOpen = (prompt: PromptSpec | undefined, now: number): boolean =>
-  prompt !== undefined && Date.parse(prompt.expiresAt) > now;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { customerView, isPromptOpen, syncAddresses } from '../../functions/domain/customers.ts';
+import { customerView, openPromptsOf, syncAddresses } from '../../functions/domain/customers.ts';
 import type { Customer } from '../../functions/domain/model.ts';
 import { at, InMemoryCustomerStore, tenantId } from './fakes.ts';
 
@@ -69,11 +69,29 @@ describe('customers', () => {
     });
   });
 
-  it('treats a prompt as open until its expiry only', () => {
-    const prompt = { type: 'confirm' as const, expiresAt: '2025-06-02T12:00:00.000Z' };
+  it('lists the open prompts still live at a moment, newest first, without internal fields', () => {
+    const prompt = (id: string, createdAt: string, expiresAt: string) => ({
+      messageId: id,
+      timelineId: '01JX0000000000000000000000',
+      type: 'confirm' as const,
+      expiresAt,
+      summary: id,
+      createdAt,
+    });
+    const openPrompts = {
+      older: prompt('older', '2025-06-02T10:00:00.000Z', '2025-06-02T13:00:00.000Z'),
+      newer: prompt('newer', '2025-06-02T11:00:00.000Z', '2025-06-02T13:00:00.000Z'),
+      expired: prompt('expired', '2025-06-02T09:00:00.000Z', '2025-06-02T12:00:00.000Z'),
+    };
 
-    expect(isPromptOpen(prompt, at('2025-06-02T11:59:59.999Z'))).toBe(true);
-    expect(isPromptOpen(prompt, at('2025-06-02T12:00:00.000Z'))).toBe(false);
-    expect(isPromptOpen(undefined, at('2025-06-02T11:00:00.000Z'))).toBe(false);
+    const open = openPromptsOf(customer({ openPrompts }), at('2025-06-02T12:00:00.000Z'));
+
+    expect(open.map((p) => p.messageId)).toEqual(['newer', 'older']);
+    expect(open[0]).toEqual({
+      messageId: 'newer',
+      type: 'confirm',
+      expiresAt: '2025-06-02T13:00:00.000Z',
+      summary: 'newer',
+    });
   });
 });
