@@ -1,4 +1,4 @@
-import type { Customer, Message, PromptSpec } from './model.ts';
+import type { Customer, Message } from './model.ts';
 import type { CustomerStore } from './ports.ts';
 
 /**
