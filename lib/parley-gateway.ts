@@ -115,7 +115,15 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
 };
 
 /** Answers by SMS only; CHAT texted in starts a chat session. */
-const inboundSmsAccess: Access = { table: 'baseTableItems', putEvents: true, tokens: true, sms: true, startChat: true };
+const inboundSmsAccess: Access = {
+  table: 'baseTableItems',
+  putEvents: true,
+  tokens: true,
+  sms: true,
+  startChat: true,
+  // What a chatting customer texts is pushed to their chat.
+  pushChat: true,
+};
 
 /** The API that integrates a function: it learns that API's own URL from its events, never from its settings. */
 type IntegratedInto = 'http' | 'webSocket' | 'none';

@@ -49,6 +49,8 @@ export interface InboundDeps {
   answerKeepMs: number;
   claimLeaseMs: number;
   sleep(ms: number): Promise<void>;
+  /** Shows a message in the customer's connected chat (optional). */
+  pushToChat?(customer: Customer, message: Message): Promise<unknown>;
   /** CALL and CHAT: a callback request or a chat link, with the reply that acknowledges it. */
   escalate(input: {
     tenant: Tenant;
@@ -156,7 +158,7 @@ export const handleInboundSms = async (deps: InboundDeps, sms: InboundSms): Prom
     decision.effect = escalated.effect;
     decision.replies.push(escalated.reply);
   }
-  await sendReplies(deps, sms, claim.customerId, decision.replies);
+  const replies = await sendReplies(deps, sms, claim.customerId, decision.replies);
   if (decision.attention) {
     await deps.attention.markNeedsAttention(tenant.tenantId, claim.customerId, {
       reason: decision.attention,
@@ -183,6 +185,10 @@ export const handleInboundSms = async (deps: InboundDeps, sms: InboundSms): Prom
     createdAt: sms.receivedAt,
   };
   await deps.messages.putMessage(inbound);
+  // A customer chatting right now sees what they texted, and the answers, in the chat too.
+  if (decision.customer?.chat && deps.pushToChat) {
+    for (const message of [inbound, ...replies]) await deps.pushToChat(decision.customer, message);
+  }
   return { status: 'processed', messageId, customerId: claim.customerId, effect: decision.effect };
 };
 
@@ -195,7 +201,7 @@ const decideAndRecord = async (
   classified: ReturnType<typeof classifyKeyword>,
   consent: ConsentRecord | undefined,
   unknownSender: boolean,
-): Promise<Decision> => {
+): Promise<Decision & { customer: Customer | undefined }> => {
   for (let attempt = 0; attempt < 8; attempt++) {
     // The first read may be eventually consistent (half the cost); a retry after a conflict reads the latest.
     const customer = await deps.customers.getCustomer(sms.tenant.tenantId, customerId, { consistent: attempt > 0 });
@@ -216,7 +222,7 @@ const decideAndRecord = async (
       update,
       readsPromptState ? (customer ? { version: customer.version } : 'absent') : 'any',
     );
-    if (written) return decision;
+    if (written) return { ...decision, customer };
     await deps.sleep(5 + Math.random() * 20 * (attempt + 1));
   }
   throw new ParleyError('internal', 'The customer kept changing under this inbound message');
@@ -468,6 +474,7 @@ const resolveNamedPrompt = async (
 
 /** Auto-replies go out from the tenant's number and join the conversation; each is sent once per inbound id. */
 const sendReplies = async (deps: InboundDeps, sms: InboundSms, customerId: string, texts: string[]) => {
+  const sent: Message[] = [];
   let index = 0;
   for (const body of texts) {
     const now = deps.clock.now();
@@ -512,5 +519,7 @@ const sendReplies = async (deps: InboundDeps, sms: InboundSms, customerId: strin
       message.statusHistory.push({ status: 'failed', at: iso(deps.clock.now()), reason: (error as Error).message });
     }
     await deps.messages.putMessage(message);
+    sent.push(message);
   }
+  return sent;
 };

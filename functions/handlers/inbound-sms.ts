@@ -1,14 +1,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SNSEvent, SNSEventRecord } from 'aws-lambda';
+import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
-import { numberEnv, requireEnv } from '../config/env.ts';
-import { escalateFromSms } from '../domain/escalation.ts';
+import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
+import { escalateFromSms, pushToChat } from '../domain/escalation.ts';
 import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
@@ -31,7 +32,11 @@ const tenantsByNumber = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
 
 const sms = new SnsSmsSender();
-const escalation = createEscalation({ tokenSecret: await loadTokenSecret(), sms });
+const escalation = createEscalation({
+  tokenSecret: await loadTokenSecret(),
+  sms,
+  ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && { pusher: (endpoint) => new ApiGatewayPusher(endpoint) }),
+});
 const day = 24 * 3600 * 1000;
 const deps: InboundDeps = {
   customers: store,
@@ -46,6 +51,13 @@ const deps: InboundDeps = {
   claimLeaseMs: 30_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   escalate: (input) => escalateFromSms(escalation.deps, input),
+  // A customer who texts while chatting sees it in the chat too (when this function may push to the chat API).
+  ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && {
+    pushToChat: (customer, message) =>
+      pushToChat(escalation.deps, customer, message).catch((error: unknown) =>
+        logger.warn('chat push failed', { error: error as Error }),
+      ),
+  }),
 };
 
 const tenantFor = (number: string) =>

@@ -103,7 +103,7 @@ describe('cdk-nag AwsSolutions gate', () => {
         ...['SendMessage', 'Conversations', 'InboundSms'].map(
           (fn) => `${fn}/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]`,
         ),
-        ...['Conversations', 'WsMessage'].map(
+        ...['Conversations', 'WsMessage', 'InboundSms'].map(
           (fn) => `${fn}/PostToConnectionPolicy AwsSolutions-IAM5[Resource::${connections}]`,
         ),
         ...['openapi.json', 'chat', 'agent'].map((path) => `HttpApi/Api/GET--${path} AwsSolutions-APIG4`),

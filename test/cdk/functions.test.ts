@@ -104,7 +104,13 @@ describe('Lambda functions', () => {
     ['authorizer', []],
     [
       'inbound-sms',
-      ['PARLEY_DEAD_LETTER_QUEUE_URL', 'PARLEY_TOKEN_SECRET_ARN', 'PARLEY_CHAT_SESSION_TTL_MS', 'PARLEY_PUBLIC_URL'],
+      [
+        'PARLEY_DEAD_LETTER_QUEUE_URL',
+        'PARLEY_TOKEN_SECRET_ARN',
+        'PARLEY_CHAT_SESSION_TTL_MS',
+        'PARLEY_PUBLIC_URL',
+        'PARLEY_WS_CALLBACK_URL',
+      ],
     ],
   ])('%s gets exactly the settings it reads, beyond the table and the bus: %j', (name, settings) => {
     expect(Object.keys(environmentOf(name)).sort()).toEqual(

@@ -124,7 +124,7 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('inbound SMS reads and writes base-table items, puts events, reads the secret, sends SMS and dead-letters: nothing else', () => {
+  it('inbound SMS reads and writes base-table items, puts events, reads the secret, sends SMS, pushes to chat and dead-letters: nothing else', () => {
     expect(allActions('inbound-sms').sort()).toEqual(
       [
         ...baseline,
@@ -143,6 +143,7 @@ describe('least-privilege grants', () => {
         'kms:Decrypt', // the secret's, through Secrets Manager only
         'sns:Publish',
         'sqs:SendMessage',
+        'execute-api:ManageConnections',
       ].sort(),
     );
   });
@@ -262,7 +263,7 @@ describe('least-privilege grants', () => {
       const manage = statementsOf(handler).filter((statement) =>
         actionsOf(statement).some((a) => a.startsWith('execute-api:')),
       );
-      if (handler === 'conversations' || handler === 'ws-message') {
+      if (handler === 'conversations' || handler === 'ws-message' || handler === 'inbound-sms') {
         expect(manage, handler).toEqual([
           expect.objectContaining({ Effect: 'Allow', Action: 'execute-api:ManageConnections' }),
         ]);

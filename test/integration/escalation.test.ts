@@ -197,6 +197,24 @@ describe('chat', () => {
     expect(eventsOf('chat.ended').at(-1)).toMatchObject({ customerId: 'cust-chat' });
   });
 
+  it('shows in the chat what a chatting customer texts, and the answers it gets', async () => {
+    const phone = '+12025550167';
+    await h.api('/v1/customers/cust-both', { method: 'PUT', body: { phone } });
+    const session = await startChat('cust-both');
+    const chat = await openChat(session.body.url);
+    await expect
+      .poll(async () => (await h.api('/v1/customers/cust-both/conversation')).body.activeChannel)
+      .toBe('chat');
+
+    await reply(phone, 'HELP');
+
+    const texted = await chat.waitFor((f) => f.type === 'message' && f.message.body === 'HELP');
+    expect(texted.message).toMatchObject({ direction: 'inbound', channel: 'sms' });
+    const answer = await chat.waitFor((f) => f.type === 'message' && f.message.direction === 'outbound');
+    expect(answer.message.body).toContain('Demo Bank alerts');
+    chat.socket.close();
+  });
+
   it('an agent reply to a stale connection (GoneException) falls back to SMS', async () => {
     const phone = '+12025550164';
     await h.api('/v1/customers/cust-stale', { method: 'PUT', body: { phone } });
