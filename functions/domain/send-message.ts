@@ -15,6 +15,7 @@ import type {
   Tenant,
 } from './model.ts';
 import type { Clock, CustomerStore, EmailSender, EventPublisher, MessageStore, SmsSender } from './ports.ts';
+import { expiredPromptKeepMs, maxOpenPrompts } from './prompt-policy.ts';
 import { chooseChannel } from './routing.ts';
 import { countSegments } from './segments.ts';
 import { type RenderedContent, renderContent } from './templates.ts';
@@ -113,10 +114,6 @@ export const sendMessage = async (
     throw error;
   }
 };
-
-/** Open prompts a customer keeps: the newest ones (older ones are crowded out), none long expired. */
-export const maxOpenPrompts = 5;
-export const expiredPromptKeepMs = 7 * 24 * 3600 * 1000;
 
 /**
  * The customer write of a send returns the customer as it was, so prompts that are long expired or crowded out

@@ -13,6 +13,7 @@ import { escalateFromSms, pushToChat } from '../domain/escalation.ts';
 import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
+import { answerKeepMs, expiredPromptKeepMs } from '../domain/prompt-policy.ts';
 import { inboundSmsPayloadSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { reportingPublisher } from './http/events.ts';
@@ -37,7 +38,6 @@ const escalation = createEscalation({
   sms,
   ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && { pusher: (endpoint) => new ApiGatewayPusher(endpoint) }),
 });
-const day = 24 * 3600 * 1000;
 const deps: InboundDeps = {
   customers: store,
   messages: store,
@@ -46,8 +46,8 @@ const deps: InboundDeps = {
   events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
   clock: { now: () => Date.now() },
   getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
-  expiredPromptKeepMs: 7 * day,
-  answerKeepMs: 30 * day,
+  expiredPromptKeepMs,
+  answerKeepMs,
   claimLeaseMs: 30_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   escalate: (input) => escalateFromSms(escalation.deps, input),
