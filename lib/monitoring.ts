@@ -10,17 +10,61 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
+/**
+ * Where the functions' own metrics land: Powertools Metrics, `new Metrics({ namespace: 'Parley', serviceName:
+ * 'parley' })` in `functions/handlers/http/observability.ts`, which adds the `service` dimension to every metric.
+ */
+export const parleyMetricNamespace = 'Parley';
+export const parleyMetricDimensions: Readonly<Record<string, string>> = { service: 'parley' };
+
+/**
+ * The counts the functions publish, each with `addMetric(name, 'Count', n)`. send-message: `MessagesSent`,
+ * `MessagesFailed` (replays not counted). inbound-sms: `InboundProcessed`, `InboundDuplicates` (a redelivery of one
+ * already handled), `InboundDeadLettered`. Any function: `EventsNotPublished`, events its EventBridge publish still
+ * failed on after the SDK's retries.
+ */
+export type ParleyMetricName =
+  | 'MessagesSent'
+  | 'MessagesFailed'
+  | 'InboundProcessed'
+  | 'InboundDuplicates'
+  | 'InboundDeadLettered'
+  | 'EventsNotPublished';
+
 export interface ParleyMonitoringProps {
   /** Subscribed to the alarm topic; AWS mails a confirmation link first. @default no subscription */
   readonly alarmEmail?: string;
+  /** Failed sends (`MessagesFailed`) in 5 minutes that raise the alarm. @default 10 */
+  readonly messagesFailedAlarmThreshold?: number;
 }
 
+/** What the dashboard shows besides the functions' own metrics. */
+export interface ParleyDashboardSources {
+  readonly httpStage: apigwv2.IHttpStage;
+  readonly webSocketStage: apigwv2.IWebSocketStage;
+  /** Every function, by the name its graph lines carry. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** Dead-letter queues, by the name their graph lines carry. */
+  readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
+}
+
+const fiveMinutes = Duration.minutes(5);
+
 /**
- * Alarms and where they go: one KMS-encrypted, TLS-only SNS topic. Alarms fire on the first occurrence (a failed
- * send or a dead-lettered inbound message is a customer left waiting) and treat missing data as fine.
+ * Alarms and where they go: one KMS-encrypted, TLS-only SNS topic. Alarms treat missing data as fine and fire on
+ * the first occurrence (a dead-lettered inbound message is a customer left waiting, a missed event a backend out of
+ * step), except failed sends: a channel turns some down one by one (a bad number, a bounced address), so that one
+ * fires on a count in 5 minutes. The one dashboard, named after the stack and its region (a dashboard name is
+ * unique across all of the account's regions), shows the functions' own metrics, both APIs, every function and the
+ * dead-letter queues.
  */
 export class ParleyMonitoring extends Construct {
   readonly topic: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** On any `EventsNotPublished`: a backend missed an event. */
+  readonly eventsNotPublishedAlarm: cloudwatch.Alarm;
+  /** On `MessagesFailed` reaching `messagesFailedAlarmThreshold` in 5 minutes. */
+  readonly messagesFailedAlarm: cloudwatch.Alarm;
   private readonly action: actions.SnsAction;
 
   constructor(scope: Construct, id: string, props: ParleyMonitoringProps = {}) {
@@ -57,6 +101,99 @@ export class ParleyMonitoring extends Construct {
 
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     this.action = new actions.SnsAction(this.topic);
+
+    const messagesFailedThreshold = props.messagesFailedAlarmThreshold ?? 10;
+    if (!Number.isInteger(messagesFailedThreshold) || messagesFailedThreshold < 1) {
+      throw new Error('messagesFailedAlarmThreshold must be a whole number of at least 1');
+    }
+    this.eventsNotPublishedAlarm = this.alarm('EventsNotPublished', this.parleyMetric('EventsNotPublished'), {
+      alarmDescription: 'Parley: events not published to the event bus; a backend missed them (see the function logs)',
+    });
+    this.messagesFailedAlarm = this.alarm('MessagesFailed', this.parleyMetric('MessagesFailed'), {
+      alarmDescription: `Parley: ${messagesFailedThreshold} or more failed sends in 5 minutes`,
+      threshold: messagesFailedThreshold,
+    });
+
+    const stack = Stack.of(this);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${stack.stackName}-${stack.region}`,
+    });
+    const parley = (...names: ParleyMetricName[]) => names.map((name) => this.parleyMetric(name));
+    this.dashboard.addWidgets(
+      widget('Outbound messages', parley('MessagesSent', 'MessagesFailed'), 8, [
+        { value: messagesFailedThreshold, label: 'MessagesFailed alarm' },
+      ]),
+      widget('Inbound SMS', parley('InboundProcessed', 'InboundDuplicates', 'InboundDeadLettered'), 8),
+      widget('Events not published', parley('EventsNotPublished'), 8, [{ value: 1, label: 'alarm' }]),
+    );
+  }
+
+  /** A count the functions publish, summed over 5 minutes. */
+  parleyMetric(metricName: ParleyMetricName): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: parleyMetricNamespace,
+      metricName,
+      dimensionsMap: { ...parleyMetricDimensions },
+      statistic: 'Sum',
+      period: fiveMinutes,
+    });
+  }
+
+  /** The dashboard rows after the functions' own metrics: the HTTP API, the chat, the functions, the queues. */
+  addDashboardWidgets(sources: ParleyDashboardSources): void {
+    const http = sources.httpStage;
+    const sum = { statistic: 'Sum', period: fiveMinutes };
+    this.dashboard.addWidgets(
+      widget('HTTP API requests and errors', [
+        http.metricCount({ ...sum, label: 'requests' }),
+        http.metricClientError({ ...sum, label: '4xx' }),
+        http.metricServerError({ ...sum, label: '5xx' }),
+      ]),
+      widget('HTTP API latency (ms)', [
+        http.metricLatency({ statistic: 'p50', period: fiveMinutes, label: 'p50' }),
+        http.metricLatency({ statistic: 'p99', period: fiveMinutes, label: 'p99' }),
+      ]),
+    );
+    const ws = sources.webSocketStage;
+    this.dashboard.addWidgets(
+      widget('Chat (WebSocket) connects and messages', [
+        ws.metric('ConnectCount', { ...sum, label: 'connects' }),
+        ws.metric('MessageCount', { ...sum, label: 'messages' }),
+      ]),
+      widget('Chat (WebSocket) errors', [
+        ws.metric('IntegrationError', { ...sum, label: 'integration errors' }),
+        ws.metric('ExecutionError', { ...sum, label: 'execution errors' }),
+        ws.metric('ClientError', { ...sum, label: 'client errors' }),
+      ]),
+    );
+    const functions = Object.entries(sources.functions);
+    this.dashboard.addWidgets(
+      widget(
+        'Function errors',
+        functions.map(([name, fn]) => fn.metricErrors({ ...sum, label: name })),
+        8,
+      ),
+      widget(
+        'Function throttles',
+        functions.map(([name, fn]) => fn.metricThrottles({ ...sum, label: name })),
+        8,
+      ),
+      widget(
+        'Function duration p95 (ms)',
+        functions.map(([name, fn]) => fn.metricDuration({ statistic: 'p95', period: fiveMinutes, label: name })),
+        8,
+      ),
+    );
+    this.dashboard.addWidgets(
+      widget(
+        'Dead-letter queue depth',
+        Object.entries(sources.deadLetterQueues).map(([name, queue]) =>
+          queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: fiveMinutes, label: name }),
+        ),
+        12,
+        [{ value: 1, label: 'alarm' }],
+      ),
+    );
   }
 
   /** Any invocation error (an unhandled exception, a timeout, an init failure) of the function. */
@@ -82,11 +219,15 @@ export class ParleyMonitoring extends Construct {
     return this.alarm(id, visible, { alarmDescription: `Parley: messages in dead-letter queue ${id}` });
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, options: { alarmDescription: string }): cloudwatch.Alarm {
+  private alarm(
+    id: string,
+    metric: cloudwatch.IMetric,
+    options: { alarmDescription: string; threshold?: number },
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
       alarmDescription: options.alarmDescription,
-      threshold: 1,
+      threshold: options.threshold ?? 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -95,3 +236,12 @@ export class ParleyMonitoring extends Construct {
     return alarm;
   }
 }
+
+/** A line graph from zero, a third (8) or half (12) of the dashboard's 24 columns wide. */
+const widget = (
+  title: string,
+  left: cloudwatch.IMetric[],
+  width = 12,
+  leftAnnotations?: cloudwatch.HorizontalAnnotation[],
+): cloudwatch.GraphWidget =>
+  new cloudwatch.GraphWidget({ title, left, width, height: 6, leftAnnotations, leftYAxis: { min: 0 } });

@@ -29,6 +29,8 @@ export interface ParleyGatewayProps {
   readonly replyDomain: string;
   /** Where alarms are mailed (the SNS subscription must be confirmed from that mailbox). @default no subscription */
   readonly alarmEmail?: string;
+  /** Failed sends (the `MessagesFailed` metric) in 5 minutes that raise an alarm. @default 10 */
+  readonly messagesFailedAlarmThreshold?: number;
   /** Name of the EventBridge bus backends subscribe to; unique per account and region. @default 'parley' */
   readonly eventBusName?: string;
   /** Archive every Parley event for this long, for replay. @default no archive */
@@ -138,7 +140,7 @@ const pascalCase = (name: string): string =>
 /**
  * A whole Parley gateway: the single table, the HTTP API with its authorizer and one function per handler, the
  * chat's WebSocket API, the inbound SMS topic and its function, the event bus, outbound email settings, the token
- * secret and the alarms. Use it from your own CDK app, or deploy `ParleyStack`.
+ * secret, the alarms and the ops dashboard. Use it from your own CDK app, or deploy `ParleyStack`.
  *
  * The chat page and the agent console (`GET /chat`, `GET /agent`) are two small HTML files served by the pages
  * function on the HTTP API itself, not from S3 behind CloudFront: same origin as the API they call, so no CORS;
@@ -183,6 +185,7 @@ export class ParleyGateway extends Construct {
     this.tokenSecret = new TokenSecret(this, 'TokenSecret', { encryptionKey: this.table.key });
     this.monitoring = new ParleyMonitoring(this, 'Monitoring', {
       alarmEmail: props.alarmEmail,
+      messagesFailedAlarmThreshold: props.messagesFailedAlarmThreshold,
     });
 
     const baseEnvironment = {
@@ -267,6 +270,17 @@ export class ParleyGateway extends Construct {
     this.inboundSmsDeadLetters.grantSendMessage(this.inboundSms.fn);
     this.inboundSmsTopic.subscribe(this.inboundSms.fn, deadLetterQueue);
     this.monitoring.alarmOnDeadLetterQueue('InboundSmsDeadLetters', deadLetterQueue);
+
+    this.monitoring.addDashboardWidgets({
+      httpStage: this.httpApi.stage,
+      webSocketStage: this.webSocketApi.stage,
+      functions: Object.fromEntries(
+        Object.entries({ authorizer: this.authorizer, ...functions, 'inbound-sms': this.inboundSms }).map(
+          ([name, fn]) => [name, fn.fn],
+        ),
+      ),
+      deadLetterQueues: { 'inbound SMS': deadLetterQueue },
+    });
   }
 
   /** The HTTP API's base URL. */
