@@ -30,6 +30,8 @@ export const deployConfigSchema = z.strictObject({
     .max(7 * 24 * 60)
     .optional(),
   setApiGatewayLoggingRole: z.boolean().optional(),
+  /** `ParleyGatewayProps.messagesFailedAlarmThreshold`: failed sends in 5 minutes that raise the alarm. */
+  messagesFailedAlarmThreshold: z.int().min(1).optional(),
 });
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>;
@@ -58,5 +60,6 @@ export const stackPropsFor = (config: DeployConfig): ParleyStackProps => ({
     chatSessionTtl:
       config.chatSessionTtlMinutes === undefined ? undefined : Duration.minutes(config.chatSessionTtlMinutes),
     setApiGatewayLoggingRole: config.setApiGatewayLoggingRole,
+    messagesFailedAlarmThreshold: config.messagesFailedAlarmThreshold,
   },
 });

@@ -44,6 +44,13 @@ describe('deploy configuration (context "parley")', () => {
     expect(defaults.setApiGatewayLoggingRole).toBeUndefined();
   });
 
+  it('maps the failed-sends alarm threshold', () => {
+    expect(
+      stackPropsFor(parseDeployConfig({ messagesFailedAlarmThreshold: 25 })).gateway.messagesFailedAlarmThreshold,
+    ).toBe(25);
+    expect(() => parseDeployConfig({ messagesFailedAlarmThreshold: 0 })).toThrow(/messagesFailedAlarmThreshold/);
+  });
+
   it.each([
     [{ chatSessionTtlMinutes: 0 }, 'chatSessionTtlMinutes'],
     [{ webSocketThrottle: { rateLimit: 10 } }, 'webSocketThrottle'],
