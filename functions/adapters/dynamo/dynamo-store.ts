@@ -99,6 +99,17 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
   ) {}
 
+  /** Sends a conditional write: false when its condition failed (someone else got there first), true when written. */
+  private async writeIfCondition(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.db.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** Every item a query matches, page after page (for small partitions: tenants, attention, callbacks). */
   private async queryAll(
     input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
@@ -173,21 +184,15 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   async revokeApiKey(keyId: string, at: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.apiKey(keyId),
-          UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.apiKey(keyId),
+        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
   }
 
   // Templates
@@ -352,59 +357,45 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
         : expected === 'absent'
           ? 'attribute_not_exists(pk)'
           : 'version = :expectedVersion';
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.customer(tenantId, customerId),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: condition,
-          ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.customer(tenantId, customerId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
+        ExpressionAttributeValues: values,
+      }),
+    );
   }
 
   /** Mirrors an address's consent onto a customer that exists. */
   async setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord) {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.customer(tenantId, customerId),
-          UpdateExpression: 'SET #consent = :consent, version = version + :one',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#consent': consentAttribute(channel) },
-          ExpressionAttributeValues: { ':consent': consent, ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.customer(tenantId, customerId),
+        UpdateExpression: 'SET #consent = :consent, version = version + :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#consent': consentAttribute(channel) },
+        ExpressionAttributeValues: { ':consent': consent, ':one': 1 },
+      }),
+    );
   }
 
   async dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void> {
     if (messageIds.length === 0) return;
     const names = Object.fromEntries(messageIds.map((id, i) => [`#p${i}`, openPromptAttribute(id)]));
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.customer(tenantId, customerId),
-          UpdateExpression: `REMOVE ${Object.keys(names).join(', ')} SET version = version + :one`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.customer(tenantId, customerId),
+        UpdateExpression: `REMOVE ${Object.keys(names).join(', ')} SET version = version + :one`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
   }
 
   /** Points an address at a customer, keeping the address's consent; returns that consent. */
@@ -433,20 +424,16 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
 
   /** Unlinks an address from a customer; its consent stays with the address. */
   async deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.address(tenantId, channel, address),
-          UpdateExpression: 'REMOVE customerId',
-          // Only if it still points at this customer: another customer may have taken the address since.
-          ConditionExpression: 'customerId = :customerId',
-          ExpressionAttributeValues: { ':customerId': customerId },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.address(tenantId, channel, address),
+        UpdateExpression: 'REMOVE customerId',
+        // Only if it still points at this customer: another customer may have taken the address since.
+        ConditionExpression: 'customerId = :customerId',
+        ExpressionAttributeValues: { ':customerId': customerId },
+      }),
+    );
   }
 
   async getAddress(tenantId: string, channel: Channel, address: string): Promise<AddressRecord | undefined> {
@@ -462,26 +449,22 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
 
   /** Records consent given from an address, unless a later change is already recorded (a late redelivery). */
   async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.address(tenantId, channel, address),
-          UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
-          ConditionExpression: 'attribute_not_exists(consent) OR consent.#at <= :at',
-          ExpressionAttributeNames: { '#at': 'at' },
-          ExpressionAttributeValues: {
-            ':tenantId': tenantId,
-            ':channel': channel,
-            ':address': address,
-            ':consent': consent,
-            ':at': consent.at,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.address(tenantId, channel, address),
+        UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
+        ConditionExpression: 'attribute_not_exists(consent) OR consent.#at <= :at',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: {
+          ':tenantId': tenantId,
+          ':channel': channel,
+          ':address': address,
+          ':consent': consent,
+          ':at': consent.at,
+        },
+      }),
+    );
   }
 
   // Attention
@@ -615,18 +598,14 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
       throw error;
     }
     const callback = strip<Callback>(updated) as Callback;
-    await this.db
-      .send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.openCallback(tenantId, callback.customerId),
-          ConditionExpression: 'callbackId = :id',
-          ExpressionAttributeValues: { ':id': callbackId },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!isConditionFailure(error)) throw error;
-      });
+    await this.writeIfCondition(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.openCallback(tenantId, callback.customerId),
+        ConditionExpression: 'callbackId = :id',
+        ExpressionAttributeValues: { ':id': callbackId },
+      }),
+    );
     return callback;
   }
 
@@ -729,25 +708,21 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     chat: { sessionId: string; connectionId: string; since: string } | null,
     clearingConnectionId?: string,
   ): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.customer(tenantId, customerId),
-          UpdateExpression:
-            chat === null
-              ? 'REMOVE chat SET activeChannel = :sms, version = version + :one'
-              : 'SET chat = :chat, activeChannel = :chatChannel, version = version + :one',
-          ConditionExpression: chat === null ? 'chat.connectionId = :connectionId' : 'attribute_exists(pk)',
-          ExpressionAttributeValues:
-            chat === null
-              ? { ':sms': 'sms', ':one': 1, ':connectionId': clearingConnectionId }
-              : { ':chat': chat, ':chatChannel': 'chat', ':one': 1 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.customer(tenantId, customerId),
+        UpdateExpression:
+          chat === null
+            ? 'REMOVE chat SET activeChannel = :sms, version = version + :one'
+            : 'SET chat = :chat, activeChannel = :chatChannel, version = version + :one',
+        ConditionExpression: chat === null ? 'chat.connectionId = :connectionId' : 'attribute_exists(pk)',
+        ExpressionAttributeValues:
+          chat === null
+            ? { ':sms': 'sms', ':one': 1, ':connectionId': clearingConnectionId }
+            : { ':chat': chat, ':chatChannel': 'chat', ':one': 1 },
+      }),
+    );
   }
 
   // Messages
@@ -777,36 +752,26 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   async renewClaim(claim: MessageClaim, previousLeaseUntil: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.messageClaim(claim.tenantId, claim.messageId),
-          UpdateExpression: 'SET leaseUntil = :lease',
-          ConditionExpression: 'leaseUntil = :previous',
-          ExpressionAttributeValues: { ':lease': claim.leaseUntil, ':previous': previousLeaseUntil },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.messageClaim(claim.tenantId, claim.messageId),
+        UpdateExpression: 'SET leaseUntil = :lease',
+        ConditionExpression: 'leaseUntil = :previous',
+        ExpressionAttributeValues: { ':lease': claim.leaseUntil, ':previous': previousLeaseUntil },
+      }),
+    );
   }
 
   async releaseClaim(claim: MessageClaim): Promise<void> {
-    try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.messageClaim(claim.tenantId, claim.messageId),
-          ConditionExpression: 'leaseUntil = :lease',
-          ExpressionAttributeValues: { ':lease': claim.leaseUntil },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.writeIfCondition(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.messageClaim(claim.tenantId, claim.messageId),
+        ConditionExpression: 'leaseUntil = :lease',
+        ExpressionAttributeValues: { ':lease': claim.leaseUntil },
+      }),
+    );
   }
 
   async getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined> {
