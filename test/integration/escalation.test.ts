@@ -197,6 +197,24 @@ describe('chat', () => {
     expect(eventsOf('chat.ended').at(-1)).toMatchObject({ customerId: 'cust-chat' });
   });
 
+  it('answers a malformed chat frame with an error frame and stores nothing', async () => {
+    await h.api('/v1/customers/cust-frames', { method: 'PUT', body: { phone: '+12025550168' } });
+    const chat = await openChat((await startChat('cust-frames')).body.url);
+    for (const frame of [
+      'not json',
+      JSON.stringify({ type: 'shout' }),
+      JSON.stringify({ type: 'message', body: '' }),
+    ]) {
+      chat.socket.send(frame);
+    }
+    chat.socket.send(JSON.stringify({ type: 'message', body: 'x'.repeat(2001) }));
+    await expect.poll(() => chat.frames.filter((f) => f.type === 'error').length).toBe(4);
+    expect(chat.frames.every((f) => f.type !== 'error' || f.error.code === 'invalid_request')).toBe(true);
+    const timeline = (await h.api('/v1/customers/cust-frames/conversation')).body.messages;
+    expect(timeline).toEqual([]);
+    chat.socket.close();
+  });
+
   it('shows in the chat what a chatting customer texts, and the answers it gets', async () => {
     const phone = '+12025550167';
     await h.api('/v1/customers/cust-both', { method: 'PUT', body: { phone } });
