@@ -26,6 +26,11 @@ export const startLocalDynamo = async (options: { path?: string; port?: number }
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: { ready?: number }) => (message.ready ? resolve(message.ready) : reject()));
     child.once('exit', (code) => reject(new Error(`dynalite exited with code ${code}`)));
+    // A child that cannot be started, or an IPC channel that breaks, reports here rather than ending the process.
+    child.on('error', (error) => {
+      reject(error);
+      console.error('[parley] dynalite:', error.message);
+    });
   });
   const stop = () => child.kill('SIGTERM');
   process.once('exit', stop);

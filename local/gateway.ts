@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
@@ -10,10 +11,12 @@ import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
-import { createApiRouter, type HttpHandlers, readBody, sendJson, type Throttle } from './http-gateway.ts';
-import { payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
+import { parseFaultRequest } from './edges/faults.ts';
+import { readLimitedBody } from './http-body.ts';
+import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
+import { parseIsoTime, payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { attachWebSocketGateway } from './websocket-gateway.ts';
+import { createWebSocketGateway } from './websocket-gateway.ts';
 
 export interface LocalGatewayOptions {
   port?: number;
@@ -41,7 +44,7 @@ export interface LocalInfo {
 
 export interface LocalGateway extends LocalInfo {
   dataDir: string;
-  webSockets: ReturnType<typeof attachWebSocketGateway>;
+  webSockets: ReturnType<typeof createWebSocketGateway>;
   edges: AwsEdges;
   store: DynamoStore;
   close(): Promise<void>;
@@ -57,7 +60,39 @@ const simpleInboundSchema = z.object({
   body: z.string(),
   to: z.optional(z.string()),
   replyTo: z.optional(z.string()),
+  inboundMessageId: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
+
+const invalid = (res: ServerResponse, message: string, details?: unknown[]) =>
+  sendJson(res, 400, { error: { code: 'invalid_request', message, ...(details && { details }) } });
+
+/** A local-only route's JSON body: the value, or undefined once it has been answered (413, 400, or gone). */
+const readJsonBody = async (req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> => {
+  const read = await readLimitedBody(req, limit);
+  if (!read.ok) {
+    if (read.reason === 'too_large') {
+      sendJson(res, 413, { error: { code: 'payload_too_large', message: `The body is over ${limit} bytes` } });
+    }
+    return undefined;
+  }
+  try {
+    return JSON.parse(read.body.toString('utf8') || 'null') ?? {};
+  } catch {
+    invalid(res, 'The body is not valid JSON');
+    return undefined;
+  }
+};
+
+/** Before every route answers, anything that arrives is refused at once, never left waiting. */
+const notReadyYet = (req: IncomingMessage, res: ServerResponse) => {
+  req.resume();
+  sendJson(
+    res,
+    503,
+    { error: { code: 'provider_unavailable', message: 'Parley is still starting; retry in a moment' } },
+    { 'retry-after': '1' },
+  );
+};
 
 export class PortInUseError extends Error {
   constructor(readonly port: number) {
@@ -101,9 +136,23 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   const dataDir = resolve(options.dataDir ?? '.parley');
   mkdirSync(dataDir, { recursive: true });
 
-  // Claim the port first, so a second start on a busy port fails at once and touches nothing.
+  // Claim the port first, so a second start on a busy port fails at once and touches nothing. Until every
+  // handler is attached it answers 503 (HTTP and WebSocket upgrades alike), so nothing that arrives hangs.
   const server = createServer();
+  let serve: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
+  let upgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
+  server.on('request', (req, res) => {
+    res.on('error', (error) => console.error('[parley] response failed', error.message));
+    if (!serve) return notReadyYet(req, res);
+    serve(req, res).catch((error: unknown) => console.error('[parley] request failed', error));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (upgrade) return upgrade(req, socket, head);
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   const port = await listen(server, options.port ?? 3000, host);
+  server.on('error', (error) => console.error('[parley] server error', error.message));
   const baseUrl = `http://${host}:${port}`;
 
   const dynamo = await startLocalDynamo({ path: join(dataDir, 'dynamodb') });
@@ -148,7 +197,6 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     dynamodbEndpoint: dynamo.endpoint,
     tableName,
   };
-  writeFileSync(localJsonPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 
   const handlers: HttpHandlers = {
     authorizer: (await import('../functions/handlers/authorizer.ts')).handler as HttpHandlers['authorizer'],
@@ -165,7 +213,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
   const inboundSms = (await import('../functions/handlers/inbound-sms.ts')).handler;
-  const webSockets = attachWebSocketGateway(server, edges, {
+  const webSockets = createWebSocketGateway(edges, {
     connect: (await import('../functions/handlers/ws-connect.ts')).handler,
     message: (await import('../functions/handlers/ws-message.ts')).handler,
     disconnect: (await import('../functions/handlers/ws-disconnect.ts')).handler,
@@ -183,13 +231,9 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
 
   /** POST /_local/demo/card-alert {"phone"}: the demo card alert to a phone, sent with the demo key. */
   const sendDemoAlert = async (req: IncomingMessage, res: ServerResponse) => {
-    const raw = await readBody(req, 16 * 1024);
-    let phone: unknown;
-    try {
-      phone = (JSON.parse(raw?.toString('utf8') || '{}') as { phone?: unknown }).phone;
-    } catch {
-      phone = undefined;
-    }
+    const input = await readJsonBody(req, res, 16 * 1024);
+    if (input === undefined) return;
+    const phone = typeof input === 'object' && input !== null ? (input as { phone?: unknown }).phone : undefined;
     if (typeof phone !== 'string') {
       return sendJson(res, 400, { error: { code: 'invalid_request', message: 'Give {"phone": "+1..."}' } });
     }
@@ -210,20 +254,47 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     res.end(await response.text());
   };
 
+  /** POST /_local/faults: what the emulated SNS and SES do for one address (DESIGN.md §3). */
+  const setFault = async (req: IncomingMessage, res: ServerResponse) => {
+    const input = await readJsonBody(req, res, 16 * 1024);
+    if (input === undefined) return;
+    const parsed = parseFaultRequest(input);
+    if (!parsed.ok) {
+      return invalid(
+        res,
+        'Give {"address", "fault": "throttle"|"reject"|"unavailable"|"ambiguous"|"delay", "times"?, "delayMs"?}, ' +
+          '{"address", "delivery": "delivered"|"failed"|"bounce"|"complaint", "reason"?}, or {"address", "fault": null}',
+        parsed.issues.map((message) => ({ message })),
+      );
+    }
+    edges.faults.apply(parsed.value);
+    const { address } = parsed.value;
+    sendJson(res, 200, {
+      address,
+      fault: edges.faults.get(address) ?? null,
+      delivery: edges.deliveryFor(address),
+    });
+  };
+
   /** POST /_local/sms/inbound: the simple form or a full End User Messaging payload, through the real handler. */
   const simulateInbound = async (req: IncomingMessage, res: ServerResponse) => {
-    const raw = await readBody(req, 64 * 1024);
-    if (raw === undefined) return sendJson(res, 413, { error: { code: 'payload_too_large', message: 'Too large' } });
-    let input: Record<string, unknown>;
-    try {
-      input = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      return sendJson(res, 400, { error: { code: 'invalid_request', message: 'The body is not valid JSON' } });
+    const body = await readJsonBody(req, res, 64 * 1024);
+    if (body === undefined) return;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return invalid(res, 'Give {"from": "+1...", "body": "..."} or a full End User Messaging payload');
+    }
+    const { at: atInput, ...input } = body as Record<string, unknown>;
+    // `at` is the SNS envelope's Timestamp: set it to rehearse replies that arrive late or out of order.
+    const at = atInput === undefined ? new Date() : parseIsoTime(atInput);
+    if (at === undefined) {
+      return invalid(res, '"at" must be an ISO 8601 time with an offset, such as 2024-05-01T10:00:00Z', [
+        { path: 'at', message: 'not an ISO 8601 date-time' },
+      ]);
     }
     let message: string;
     let inboundMessageId: unknown;
-    if (input && typeof input === 'object' && 'originationNumber' in input) {
-      // A full payload goes through as given, malformed or not: the handler decides.
+    if ('originationNumber' in input) {
+      // A full payload goes through as given (without `at`), malformed or not: the handler decides.
       message = JSON.stringify(input);
       inboundMessageId = input.inboundMessageId;
     } else {
@@ -232,7 +303,9 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
         return sendJson(res, 400, {
           error: {
             code: 'invalid_request',
-            message: 'Give {"from": "+1...", "body": "..."} (and optionally "to", "replyTo"), or a full payload',
+            message:
+              'Give {"from": "+1...", "body": "..."} (and optionally "to", "replyTo", "at", "inboundMessageId"), ' +
+              'or a full payload',
             details: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message })),
           },
         });
@@ -243,6 +316,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
           body: parsed.data.body,
           ...(parsed.data.to && { to: parsed.data.to }),
           ...(parsed.data.replyTo && { replyTo: parsed.data.replyTo }),
+          ...(parsed.data.inboundMessageId && { inboundMessageId: parsed.data.inboundMessageId }),
         },
         { tenantNumber: demoTenant.smsNumber, edges },
       );
@@ -255,23 +329,29 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
         from: logged.originationNumber ?? '',
         to: logged.destinationNumber ?? '',
         body: logged.messageBody ?? '',
-        at: new Date().toISOString(),
+        at: at.toISOString(),
         inboundMessageId: logged.inboundMessageId ?? '',
       });
     } catch {
       // not JSON: nothing to show in the console's thread
     }
     const deadLettersBefore = edges.deadLetters.list().length;
-    await inboundSms(snsEventFor(message), lambdaContext('inbound-sms'));
+    await inboundSms(snsEventFor(message, at), lambdaContext('inbound-sms'));
     const deadLettered = edges.deadLetters.list().length > deadLettersBefore;
     sendJson(res, 202, { inboundMessageId, ...(deadLettered && { deadLettered: true }) });
   };
 
-  server.on('request', async (req, res) => {
-    const url = new URL(req.url ?? '/', baseUrl);
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', baseUrl);
+    } catch {
+      return sendJson(res, 400, { error: { code: 'invalid_request', message: 'The request target is malformed' } });
+    }
     try {
       if (await apiRouter(req, res, url)) return;
       if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') return await simulateInbound(req, res);
+      if (req.method === 'POST' && url.pathname === '/_local/faults') return await setFault(req, res);
       if (req.method === 'GET' && url.pathname === '/_local/inbound') {
         const from = url.searchParams.get('from');
         return sendJson(res, 200, from ? inboundLog.filter((m) => m.from === from) : inboundLog);
@@ -295,8 +375,14 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     } catch (error) {
       console.error('[parley] request failed', error);
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'Internal error' } });
+      else res.end();
     }
-  });
+  };
+
+  // Every route answers from here on: only now is the runtime ready, and only now is local.json written.
+  serve = route;
+  upgrade = webSockets.handleUpgrade;
+  writeFileSync(localJsonPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 
   return {
     ...info,

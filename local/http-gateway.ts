@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AuthorizerContext, HttpEvent } from '../functions/handlers/http/http-handler.ts';
 import { type HttpRoute, httpRoutes, routeKey } from '../functions/routes.ts';
+import { readLimitedBody } from './http-body.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -48,33 +49,27 @@ const compiled = httpRoutes.map((route) => {
   return { route, names, regex: new RegExp(`^${pattern}$`) };
 });
 
+const decodeSegment = (segment: string): string | undefined => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The route and its path parameters; `malformed` when a parameter is not valid percent-encoding. */
 const matchRoute = (method: string, path: string) => {
   for (const { route, names, regex } of compiled) {
     if (route.method !== method) continue;
     const match = regex.exec(path);
     if (!match) continue;
-    const pathParameters = Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]));
+    const values = names.map((_, i) => decodeSegment(match[i + 1] ?? ''));
+    if (values.some((value) => value === undefined)) return { route, malformed: true as const };
+    const pathParameters = Object.fromEntries(names.map((name, i) => [name, values[i] as string]));
     return { route, pathParameters };
   }
   return undefined;
 };
-
-export const readBody = (req: IncomingMessage, limit = maxPayloadBytes): Promise<Buffer | undefined> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(undefined);
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 export const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -99,16 +94,21 @@ export const createApiRouter = (handlers: HttpHandlers, throttle: Throttle = { r
       localError(res, 404, 'not_found', 'No such route');
       return true;
     }
+    if ('malformed' in matched) {
+      localError(res, 400, 'invalid_request', 'The path is not valid percent-encoding');
+      return true;
+    }
     const { route, pathParameters } = matched;
     if (!bucket.take()) {
       localError(res, 429, 'rate_limited', 'Too many requests; retry after a short wait');
       return true;
     }
-    const body = await readBody(req);
-    if (body === undefined) {
-      localError(res, 413, 'payload_too_large', 'Request body too large');
+    const read = await readLimitedBody(req, maxPayloadBytes);
+    if (!read.ok) {
+      if (read.reason === 'too_large') localError(res, 413, 'payload_too_large', 'Request body too large');
       return true;
     }
+    const body = read.body;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;

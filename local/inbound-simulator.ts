@@ -17,6 +17,8 @@ export interface SimpleInbound {
   body: string;
   to?: string;
   replyTo?: string;
+  /** The id End User Messaging gives the reply (default a new one): reuse one to rehearse a redelivery. */
+  inboundMessageId?: string;
 }
 
 /** The last SMS published to `phone` from `from`: what the customer's phone shows them answering. */
@@ -37,9 +39,28 @@ export const payloadFromSimple = (
     destinationNumber,
     messageKeyword: 'KEYWORD_000000000000',
     messageBody: input.body,
-    inboundMessageId: randomUUID(),
+    inboundMessageId: input.inboundMessageId ?? randomUUID(),
     ...(previous !== undefined && { previousPublishedMessageId: previous }),
   };
+};
+
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An ISO 8601 date-time with its offset (`2024-05-01T10:00:00Z`, `...T12:00:00.5+02:00`) as a Date, or undefined
+ * when it is not one (a date alone, no offset, or a day the month does not have).
+ */
+export const parseIsoTime = (text: unknown): Date | undefined => {
+  if (typeof text !== 'string') return undefined;
+  const match = isoTime.exec(text);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second = '0', offsetHours = '0', offsetMinutes = '0'] = match;
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  if (calendar.getUTCMonth() !== Number(month) - 1 || calendar.getUTCDate() !== Number(day)) return undefined;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
+  if (Number(offsetHours) > 23 || Number(offsetMinutes) > 59) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 };
 
 /** Wraps a payload (or any raw Message string) in the SNS event Lambda receives from the inbound topic. */

@@ -6,6 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketEvent, WebSocketResult } from '../functions/handlers/chat/websocket-event.ts';
 import type { AwsEdges } from './edges/aws-edges.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { watchFrameSizes } from './ws-frames.ts';
 
 type WsHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult>;
 
@@ -18,18 +19,20 @@ export interface WebSocketHandlers {
 /** Connection ids that look like API Gateway's (base64, 12 bytes). */
 const newConnectionId = () => randomBytes(12).toString('base64');
 
+/** API Gateway WebSocket limits: a frame is at most 32 KB, a message at most 128 KB; over either it closes 1009. */
+export const maxFrameBytes = 32 * 1024;
+export const maxMessageBytes = 128 * 1024;
+
 /**
  * The WebSocket API, emulated with `ws` at `/ws`: `$connect` decides the upgrade (a non-200 answer refuses it
- * with that status), frames go to `$default`, closing runs `$disconnect`, and the edges' PostToConnection reaches
- * the socket by connection id.
+ * with that status), frames go to `$default` (binary ones base64 with `isBase64Encoded`), closing runs
+ * `$disconnect`, and the edges' PostToConnection reaches the socket by connection id. It holds API Gateway's
+ * limits: a frame over 32 KB or a message over 128 KB closes the connection with 1009, text that is not UTF-8
+ * with 1007. `handleUpgrade` serves one upgrade request; `attachWebSocketGateway` wires it to a server.
  */
-export const attachWebSocketGateway = (
-  server: Server,
-  edges: AwsEdges,
-  handlers: WebSocketHandlers,
-  stage = 'local',
-) => {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 });
+export const createWebSocketGateway = (edges: AwsEdges, handlers: WebSocketHandlers, stage = 'local') => {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  wss.on('error', (error) => console.error('[parley] websocket server error', error.message));
   const sockets = new Map<string, WebSocket>();
   const silenced = new Set<string>();
 
@@ -37,7 +40,9 @@ export const attachWebSocketGateway = (
     (id, data) => {
       const socket = sockets.get(id);
       if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-      socket.send(data.toString('utf8'));
+      socket.send(data.toString('utf8'), (error) => {
+        if (error) console.error('[parley] chat push failed', error.message);
+      });
       return true;
     },
     (id) => {
@@ -59,7 +64,13 @@ export const attachWebSocketGateway = (
   });
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://local');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://local');
+    } catch {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (url.pathname !== '/ws') {
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
@@ -83,12 +94,30 @@ export const attachWebSocketGateway = (
       socket.end(`HTTP/1.1 ${result.statusCode} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
+    if (socket.destroyed) return; // the client left while $connect ran
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.set(connectionId, ws);
-      ws.on('message', (data) => {
+      let refused = false;
+      // A frame or message over the limits, or text that is not UTF-8: `ws` closes with 1009 / 1007 and reports
+      // it here. Without a listener the error would end the whole process.
+      ws.on('error', (error) => {
+        refused = true;
+        console.warn(`[parley] chat connection closed: ${error.message}`);
+      });
+      watchFrameSizes(socket, maxFrameBytes, () => {
+        refused = true;
+        ws.close(1009, 'Message too big');
+      });
+      ws.on('message', (data, isBinary) => {
+        if (refused) return;
+        const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
         handlers
           .message(
-            { requestContext: context(connectionId, '$default', 'MESSAGE', host), body: data.toString('utf8') },
+            {
+              requestContext: context(connectionId, '$default', 'MESSAGE', host),
+              body: isBinary ? bytes.toString('base64') : bytes.toString('utf8'),
+              isBase64Encoded: isBinary,
+            },
             lambdaContext('ws-message'),
           )
           .catch((error: unknown) => console.error('[parley] chat frame failed', error));
@@ -106,11 +135,12 @@ export const attachWebSocketGateway = (
     });
   };
 
-  server.on('upgrade', (req, socket, head) => {
-    onUpgrade(req, socket, head).catch(() => socket.destroy());
-  });
-
   return {
+    /** Serves one upgrade request of the HTTP server (the socket's errors are handled here). */
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+      if (socket.listenerCount('error') === 0) socket.on('error', () => socket.destroy());
+      onUpgrade(req, socket, head).catch(() => socket.destroy());
+    },
     /** Drops a socket without a close handshake or `$disconnect`, as a vanished phone would. */
     dropSilently(connectionId: string) {
       const socket = sockets.get(connectionId);
@@ -124,4 +154,16 @@ export const attachWebSocketGateway = (
       wss.close();
     },
   };
+};
+
+/** The gateway of `createWebSocketGateway`, serving every upgrade request of `server`. */
+export const attachWebSocketGateway = (
+  server: Server,
+  edges: AwsEdges,
+  handlers: WebSocketHandlers,
+  stage = 'local',
+) => {
+  const gateway = createWebSocketGateway(edges, handlers, stage);
+  server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
+  return gateway;
 };

@@ -3,9 +3,20 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readLimitedBody } from '../http-body.ts';
 import { answerEventBridge } from './eventbridge.ts';
+import {
+  addressKey,
+  type Delivery,
+  type DeliveryRule,
+  type FaultRequest,
+  FaultTable,
+  type SendFault,
+  type SendFaultRule,
+} from './faults.ts';
 import { Journal } from './journal.ts';
-import { addressKey, answerQuery } from './sns-ses.ts';
+import { QueryError, queryErrorResponse } from './query-protocol.ts';
+import { answerQuery } from './sns-ses.ts';
 import { answerSqs, type DeadLetter } from './sqs.ts';
 
 export interface OutboxEntry {
@@ -30,7 +41,9 @@ export interface CapturedEvent {
   time: string;
 }
 
-export type Fault = 'reject' | 'unavailable';
+/** What the emulated SNS and SES do to a send call to one address (DESIGN.md §3, `POST /_local/faults`). */
+export type Fault = SendFault;
+export type { Delivery, DeliveryRule, FaultRequest, SendFault, SendFaultRule };
 
 /** Delivers PostToConnection data; returns false when the connection is gone. */
 export type ConnectionHandler = (id: string, data: Buffer) => boolean;
@@ -44,7 +57,18 @@ export interface AwsEdges {
     list(filter?: { type?: string }): CapturedEvent[];
     onEvent(listener: (e: CapturedEvent) => void): () => void;
   };
-  faults: { set(address: string, fault: Fault | null): void };
+  faults: {
+    /** Sets a send fault (for `times` calls, else until cleared); `null` clears it and the delivery status. */
+    set(address: string, fault: Fault | null, options?: { times?: number; delayMs?: number }): void;
+    /** Sets the status the provider reports for the address after a send. */
+    setDelivery(address: string, delivery: Delivery, reason?: string): void;
+    /** Applies a validated `POST /_local/faults` body. */
+    apply(request: FaultRequest): void;
+    /** The send fault as it stands (`times` is what is left), without counting a call. */
+    get(address: string): SendFaultRule | undefined;
+  };
+  /** The delivery status set for the address (`delivered` unless set; failures carry a reason). */
+  deliveryFor(address: string): DeliveryRule;
   connections: { setHandler(fn: ConnectionHandler | null, onDelete?: DisconnectHandler | null): void };
   /** Messages sent to SQS queues: the dead-letter queues. */
   deadLetters: { list(): DeadLetter[] };
@@ -53,7 +77,13 @@ export interface AwsEdges {
 
 export type { DeadLetter };
 
-const MAX_BODY_BYTES = 10 * 1024 * 1024; // SES's own limit, the largest of the emulated APIs
+/**
+ * The largest request body read at all: a 10 MB SES message, form-encoded (up to three bytes a byte). The APIs'
+ * own limits (SNS 256 KB, SES 10 MB) are checked on the decoded values and answered in their own error shapes.
+ */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** API Gateway: PostToConnection data is at most 128 KB, the WebSocket message limit. */
+const MAX_CONNECTION_DATA_BYTES = 128 * 1024;
 
 export async function startAwsEdges(
   options: { port?: number; host?: string; dataDir?: string } = {},
@@ -66,10 +96,10 @@ export async function startAwsEdges(
   const outbox = new Journal<OutboxEntry>(options.dataDir, 'outbox.jsonl');
   const events = new Journal<CapturedEvent>(options.dataDir, 'events.jsonl');
   const deadLetters = new Journal<DeadLetter>(options.dataDir, 'dead-letters.jsonl');
-  const faults = new Map<string, Fault>();
+  const faults = new FaultTable();
   let onPost: ConnectionHandler | null = null;
   let onDelete: DisconnectHandler | null = null;
-  const messaging = { outbox, faultFor: (address: string) => faults.get(addressKey(address)) };
+  const messaging = { outbox, takeFault: (address: string) => faults.take(address) };
 
   function connection(method: string | undefined, id: string, data: Buffer): { status: number; gone: boolean } {
     if (method === 'POST') return onPost?.(id, data) ? { status: 200, gone: false } : { status: 410, gone: true };
@@ -78,12 +108,24 @@ export async function startAwsEdges(
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const body = await readBody(req);
-    if (body === null) return sendJson(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
-    const path = new URL(req.url ?? '/', 'http://edges').pathname;
-
+    const path = safePath(req.url);
     // API Gateway Management API (restJson); any stage prefix before /@connections is accepted.
-    const match = /\/@connections\/([^/]+)$/.exec(path);
+    const match = path === null ? null : /\/@connections\/([^/]+)$/.exec(path);
+    const target = req.headers['x-amz-target'];
+    const read = await readLimitedBody(req, match ? MAX_CONNECTION_DATA_BYTES : MAX_BODY_BYTES);
+    if (!read.ok) {
+      if (read.reason === 'aborted') return;
+      if (match) return sendJson(res, 413, { message: 'Payload too large' }, 'PayloadTooLargeException');
+      if (typeof target === 'string') {
+        return sendJson(res, 413, { message: 'Request entity too large' }, 'RequestEntityTooLargeException');
+      }
+      const error = new QueryError(413, 'RequestEntityTooLarge', 'Request entity too large');
+      res.writeHead(413, { 'content-type': 'text/xml' }).end(queryErrorResponse(SNS_XMLNS, error, requestId));
+      return;
+    }
+    const body = read.body;
+    if (path === null) return sendJson(res, 400, { message: 'Malformed request path' }, 'BadRequestException');
+
     if (match?.[1] !== undefined) {
       const id = safeDecode(match[1]);
       if (id === null) return sendJson(res, 400, { message: 'Invalid connection id' }, 'BadRequestException');
@@ -94,7 +136,6 @@ export async function startAwsEdges(
       return;
     }
 
-    const target = req.headers['x-amz-target'];
     if (typeof target === 'string' && target.startsWith('AmazonSQS.')) {
       const answer = answerSqs(target, body.toString('utf8'), deadLetters);
       return sendJson(res, answer.status, answer.body, answer.errorType, 'application/x-amz-json-1.0');
@@ -105,8 +146,14 @@ export async function startAwsEdges(
     }
 
     if (req.method === 'POST') {
-      const { status, xml } = answerQuery(body.toString('utf8'), messaging, requestId);
-      res.writeHead(status, { 'content-type': 'text/xml' }).end(xml);
+      const answer = answerQuery(body.toString('utf8'), messaging, requestId);
+      if (answer.drop) {
+        // `ambiguous`: the message went out, and the caller never hears so (a reset after the request went).
+        req.socket.destroy();
+        return;
+      }
+      if (answer.delayMs) await new Promise((done) => setTimeout(done, answer.delayMs).unref());
+      res.writeHead(answer.status, { 'content-type': 'text/xml' }).end(answer.xml);
       return;
     }
     sendJson(res, 404, { message: 'Not Found' }, 'NotFoundException');
@@ -114,6 +161,7 @@ export async function startAwsEdges(
 
   const server = createServer((req, res) => {
     const requestId = randomUUID();
+    res.on('error', (err) => console.error('[aws-edges] response failed:', err.message));
     res.setHeader('x-amzn-RequestId', requestId);
     handle(req, res, requestId).catch((err: unknown) => {
       console.error('[aws-edges] request failed:', err);
@@ -125,6 +173,7 @@ export async function startAwsEdges(
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
+      server.on('error', (err) => console.error('[aws-edges] server error:', err.message));
       resolve();
     });
   });
@@ -144,11 +193,12 @@ export async function startAwsEdges(
       onEvent: (listener) => events.subscribe(listener),
     },
     faults: {
-      set: (address, fault) => {
-        if (fault === null) faults.delete(addressKey(address));
-        else faults.set(addressKey(address), fault);
-      },
+      set: (address, fault, faultOptions) => faults.set(address, fault, faultOptions),
+      setDelivery: (address, delivery, reason) => faults.setDelivery(address, delivery, reason),
+      apply: (request) => faults.apply(request),
+      get: (address) => faults.peek(address),
     },
+    deliveryFor: (address) => faults.deliveryFor(address),
     connections: {
       setHandler: (fn, deleteFn = null) => {
         onPost = fn;
@@ -165,16 +215,15 @@ export async function startAwsEdges(
   };
 }
 
-/** The whole request body, or null when it exceeds MAX_BODY_BYTES. */
-async function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Keep draining rather than breaking out: leaving the loop destroys the socket before we can answer.
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
+
+/** The request's path, or null when the target cannot be parsed. */
+function safePath(url: string | undefined): string | null {
+  try {
+    return new URL(url ?? '/', 'http://edges').pathname;
+  } catch {
+    return null;
   }
-  return size > MAX_BODY_BYTES ? null : Buffer.concat(chunks);
 }
 
 function sendJson(

@@ -1,6 +1,7 @@
 // SNS Publish (to a phone number) and SES v1 SendEmail, the two Query-protocol actions Parley uses.
 import { randomUUID } from 'node:crypto';
-import type { Fault, OutboxEntry } from './aws-edges.ts';
+import type { OutboxEntry } from './aws-edges.ts';
+import { addressKey, type SendFaultRule } from './faults.ts';
 import type { Journal } from './journal.ts';
 import {
   memberList,
@@ -15,14 +16,36 @@ const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 const SES_VERSION = '2010-12-01';
 const SES_XMLNS = 'http://ses.amazonaws.com/doc/2010-12-01/';
 const E164 = /^\+[1-9]\d{1,14}$/;
+/** SNS: any message is at most 256 KB of UTF-8. */
+const SNS_MAX_MESSAGE_BYTES = 262_144;
+/** SNS: "The total size limit for a single SMS Publish action is 1,600 characters" (Publish API reference). */
+const SNS_MAX_SMS_CHARACTERS = 1600;
+/** SES v1: a message, headers and encoded bodies included, is at most 10 MB. */
+const SES_MAX_MESSAGE_BYTES = 10_485_760;
+
+export { addressKey };
 
 export interface MessagingDeps {
   outbox: Journal<OutboxEntry>;
-  faultFor(address: string): Fault | undefined;
+  /** The send fault for one call to `address`, counted against its `times`. */
+  takeFault(address: string): SendFaultRule | undefined;
 }
 
+/**
+ * An answer, and what the edge does with it: `drop` means the send happened but the caller never hears back
+ * (the socket is destroyed instead of answered); `delayMs` holds the answer back that long.
+ */
+export interface QueryAnswer {
+  status: number;
+  xml: string;
+  drop?: true;
+  delayMs?: number;
+}
+
+type Sent = { resultXml: string; fault?: SendFaultRule };
+
 /** Answers one Query-protocol request; never throws for bad input. */
-export function answerQuery(form: string, deps: MessagingDeps, requestId: string): { status: number; xml: string } {
+export function answerQuery(form: string, deps: MessagingDeps, requestId: string): QueryAnswer {
   const params = new URLSearchParams(form);
   const action = params.get('Action');
   // Both services share the port, so the API version tells whose error dialect to speak.
@@ -38,11 +61,14 @@ export function answerQuery(form: string, deps: MessagingDeps, requestId: string
   }
 }
 
-function ok(xmlns: string, action: string, resultXml: string, requestId: string) {
-  return { status: 200, xml: queryResponse(xmlns, action, resultXml, requestId) };
+function ok(xmlns: string, action: string, sent: Sent, requestId: string): QueryAnswer {
+  const answer: QueryAnswer = { status: 200, xml: queryResponse(xmlns, action, sent.resultXml, requestId) };
+  if (sent.fault?.fault === 'ambiguous') answer.drop = true;
+  if (sent.fault?.fault === 'delay') answer.delayMs = sent.fault.delayMs ?? 0;
+  return answer;
 }
 
-function publish(params: URLSearchParams, deps: MessagingDeps): string {
+function publish(params: URLSearchParams, deps: MessagingDeps): Sent {
   const phone = params.get('PhoneNumber');
   if (phone === null) {
     if (params.has('TopicArn') || params.has('TargetArn')) {
@@ -59,7 +85,14 @@ function publish(params: URLSearchParams, deps: MessagingDeps): string {
   }
   const message = params.get('Message');
   if (!message) throw new QueryError(400, 'InvalidParameter', 'Invalid parameter: Message Reason: Empty message');
-  throwOnFault(deps, [phone], 'InvalidParameter', (to) => `Invalid parameter: PhoneNumber Reason: ${to} rejected`);
+  // SNS documents no separate error for an SMS over its cap; it answers an oversized message with this one.
+  if (Buffer.byteLength(message, 'utf8') > SNS_MAX_MESSAGE_BYTES || message.length > SNS_MAX_SMS_CHARACTERS) {
+    throw new QueryError(400, 'InvalidParameter', 'Invalid parameter: Message too long');
+  }
+  const fault = faultBeforeSend(deps, [phone], {
+    throttle: 'Rate exceeded',
+    reject: { code: 'InvalidParameter', message: (to) => `Invalid parameter: PhoneNumber Reason: ${to} rejected` },
+  });
 
   const attributes = stringAttributes(params, 'MessageAttributes');
   const messageId = randomUUID();
@@ -74,10 +107,10 @@ function publish(params: URLSearchParams, deps: MessagingDeps): string {
       at: new Date().toISOString(),
     }),
   );
-  return `<MessageId>${messageId}</MessageId>`;
+  return { resultXml: `<MessageId>${messageId}</MessageId>`, ...(fault && { fault }) };
 }
 
-function sendEmail(params: URLSearchParams, deps: MessagingDeps): string {
+function sendEmail(params: URLSearchParams, deps: MessagingDeps): Sent {
   const source = params.get('Source');
   const destinations = ['To', 'Cc', 'Bcc'].flatMap((kind) => memberList(params, `Destination.${kind}Addresses`));
   const subject = params.get('Message.Subject.Data');
@@ -91,9 +124,20 @@ function sendEmail(params: URLSearchParams, deps: MessagingDeps): string {
   }
   if (subject === null) throw new QueryError(400, 'InvalidParameterValue', 'Message.Subject is required');
   if (text === null && html === null) throw new QueryError(400, 'InvalidParameterValue', 'Message.Body is required');
-  throwOnFault(deps, destinations, 'MessageRejected', (to) => `Email address rejected: ${to}`);
-
   const replyTo = memberList(params, 'ReplyToAddresses');
+  const size = mimeSize([source, ...destinations, ...replyTo, subject], [text, html]);
+  if (size > SES_MAX_MESSAGE_BYTES) {
+    throw new QueryError(
+      400,
+      'InvalidParameterValue',
+      `Message length is more than ${SES_MAX_MESSAGE_BYTES} bytes long: '${size}'.`,
+    );
+  }
+  const fault = faultBeforeSend(deps, destinations, {
+    throttle: 'Maximum sending rate exceeded.',
+    reject: { code: 'MessageRejected', message: (to) => `Email address rejected: ${to}` },
+  });
+
   // SES gives one id per send; its shape is 16 hex digits (time-based), a UUID and a 6-digit suffix.
   const messageId = `0100${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}-000000`;
   const at = new Date().toISOString();
@@ -113,21 +157,46 @@ function sendEmail(params: URLSearchParams, deps: MessagingDeps): string {
       }),
     );
   }
-  return `<MessageId>${xmlEscape(messageId)}</MessageId>`;
+  return { resultXml: `<MessageId>${xmlEscape(messageId)}</MessageId>`, ...(fault && { fault }) };
 }
 
-function throwOnFault(deps: MessagingDeps, addresses: string[], rejectCode: string, reason: (to: string) => string) {
+/**
+ * The fault set for the first faulted address of this call, counted once. The ones where the provider does not
+ * take the message throw its real error; `ambiguous` and `delay` let the send go through and are returned.
+ */
+function faultBeforeSend(
+  deps: MessagingDeps,
+  addresses: string[],
+  dialect: { throttle: string; reject: { code: string; message: (to: string) => string } },
+): SendFaultRule | undefined {
   for (const address of addresses) {
-    const fault = deps.faultFor(address);
-    if (fault === 'reject') throw new QueryError(400, rejectCode, reason(address));
-    if (fault === 'unavailable')
+    const rule = deps.takeFault(address);
+    if (rule === undefined) continue;
+    if (rule.fault === 'throttle') throw new QueryError(400, 'Throttling', dialect.throttle);
+    if (rule.fault === 'reject') throw new QueryError(400, dialect.reject.code, dialect.reject.message(address));
+    if (rule.fault === 'unavailable') {
       throw new QueryError(503, 'ServiceUnavailable', 'Service is unavailable. Try again later.');
+    }
+    return rule;
   }
+  return undefined;
 }
 
-/** `"Demo Bank" <a@b.c>` and `A@B.C` both key as `a@b.c`; phone numbers are unchanged. */
-export function addressKey(address: string): string {
-  return (/<([^>]*)>/.exec(address)?.[1] ?? address).trim().toLowerCase();
+/**
+ * About the size SES gives the MIME message: headers as written, an ASCII body as is, any other body base64 in
+ * 76-character lines (SES counts the encoded message). Rounded up, so what fits here fits on SES.
+ */
+function mimeSize(headers: string[], bodies: (string | null)[]): number {
+  let size = 1024; // the headers SES adds (Message-ID, Date, MIME-Version, content types and boundaries)
+  for (const header of headers) size += Buffer.byteLength(header, 'utf8') + 16;
+  for (const body of bodies) {
+    if (body === null) continue;
+    const bytes = Buffer.byteLength(body, 'utf8');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+    if (/^[\x00-\x7f]*$/.test(body)) size += bytes;
+    else size += Math.ceil(((Math.ceil(bytes / 3) * 4) / 76) * 78);
+  }
+  return size;
 }
 
 // Keeps listed and persisted entries free of `key: undefined` noise.
