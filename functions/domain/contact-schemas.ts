@@ -1,6 +1,15 @@
 import * as z from 'zod/mini';
 import { toE164 } from './phone.ts';
-import { customerIdSchema, emailContentSchema, emailSchema, smsText, templateNameSchema } from './schemas.ts';
+import {
+  backendCustomerIdSchema,
+  emailContentSchema,
+  emailSchema,
+  oneLineText,
+  smsText,
+  templateNameSchema,
+  textChecks,
+} from './schemas.ts';
+import { textProblem } from './text.ts';
 
 /**
  * The schemas that take phone numbers, apart from the others so that only the functions that read phone numbers
@@ -29,7 +38,7 @@ const promptSchema = z.discriminatedUnion('type', [
       .array(
         z.strictObject({
           key: z.string().check(z.regex(/^[A-Za-z0-9]{1,10}$/, 'must be 1-10 letters or digits')),
-          value: z.string().check(z.minLength(1), z.maxLength(64)),
+          value: oneLineText(64),
         }),
       )
       .check(
@@ -47,14 +56,30 @@ const promptSchema = z.discriminatedUnion('type', [
 const templateDataSchema = z
   .record(
     z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/)),
-    z.union([z.string().check(z.maxLength(2000)), z.number(), z.boolean()]),
+    // The text checks sit on the union, not on its string member, so their message is not lost in `Invalid input`.
+    z.union([z.string().check(z.maxLength(2000)), z.number(), z.boolean()]).check(
+      z.superRefine((value, ctx) => {
+        const problem = typeof value === 'string' ? textProblem(value) : undefined;
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
+      }),
+    ),
   )
   .check(z.refine((data) => Object.keys(data).length <= 100, 'at most 100 variables'));
 
+/** The addresses a send upserts: at least one, or `to` is left out (`to: {}` would create a customer with none). */
+const toSchema = z
+  .strictObject({ phone: z.optional(phoneSchema), email: z.optional(emailSchema) })
+  .check(
+    z.refine(
+      (to) => to.phone !== undefined || to.email !== undefined,
+      'give a phone or an email (or leave out to for a known customer)',
+    ),
+  );
+
 export const sendMessageRequestSchema = z
   .strictObject({
-    customerId: customerIdSchema,
-    to: z.optional(z.strictObject({ phone: z.optional(phoneSchema), email: z.optional(emailSchema) })),
+    customerId: backendCustomerIdSchema,
+    to: z.optional(toSchema),
     channel: z._default(z.enum(['sms', 'email', 'auto']), 'auto'),
     template: z.optional(templateNameSchema),
     data: z.optional(templateDataSchema),
@@ -66,7 +91,7 @@ export const sendMessageRequestSchema = z
     urgency: z._default(urgencySchema, 'normal'),
     category: z._default(z.enum(['transactional', 'marketing']), 'transactional'),
     prompt: z.optional(promptSchema),
-    reference: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    reference: z.optional(oneLineText(256)),
   })
   .check(
     z.superRefine((request, ctx) => {
@@ -112,11 +137,25 @@ export const putCustomerRequestSchema = z
     email: z.optional(z.nullable(emailSchema)),
     timezone: z.optional(
       z.nullable(
-        z.string().check(z.maxLength(64), z.refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London')),
+        z
+          .string()
+          .check(
+            ...textChecks({ oneLine: true }),
+            z.maxLength(64),
+            z.refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London'),
+          ),
       ),
     ),
     locale: z.optional(
-      z.nullable(z.string().check(z.maxLength(35), z.refine(isLocale, 'must be a BCP 47 language tag, e.g. en-GB'))),
+      z.nullable(
+        z
+          .string()
+          .check(
+            ...textChecks({ oneLine: true }),
+            z.maxLength(35),
+            z.refine(isLocale, 'must be a BCP 47 language tag, e.g. en-GB'),
+          ),
+      ),
     ),
     preferences: z.optional(customerPreferencesSchema),
   })

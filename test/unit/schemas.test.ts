@@ -3,11 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { putCustomerRequestSchema, sendMessageRequestSchema } from '../../functions/domain/contact-schemas.ts';
 import { InvalidRequestError } from '../../functions/domain/errors.ts';
 import {
+  callbackUpdateSchema,
+  chatFrameSchema,
   conversationQuerySchema,
   idempotencyKeySchema,
+  inboundSmsPayloadSchema,
   parseWith,
   putTemplateRequestSchema,
+  replyRequestSchema,
 } from '../../functions/domain/schemas.ts';
+import { CONTROL_MESSAGE, ONE_LINE_MESSAGE, textProblem, WELL_FORMED_MESSAGE } from '../../functions/domain/text.ts';
 
 const validSend = { customerId: 'cust-42', to: { phone: '+12025550143' }, template: 'card-alert' };
 
@@ -185,6 +190,152 @@ describe('schemas', () => {
       expect(paths(rejection(sendMessageRequestSchema, null))).toEqual(['(root)']);
     });
 
+    describe('text fields', () => {
+      const literal = { customerId: 'cust-42', to: { phone: '+12025550143' } };
+      const email = { subject: 'Your card', text: 'Hello' };
+      const choice = (value: string) => ({ type: 'choice', options: [{ key: '1', value }] });
+
+      it.each([
+        ['body.sms', { body: { sms: 'emoji cut \ud83d' } }, WELL_FORMED_MESSAGE],
+        ['body.sms', { body: { sms: '\ude00 low surrogate first' } }, WELL_FORMED_MESSAGE],
+        ['body.sms', { body: { sms: 'nul \u0000 inside' } }, CONTROL_MESSAGE],
+        ['body.sms', { body: { sms: 'bell \u0007' } }, CONTROL_MESSAGE],
+        ['body.sms', { body: { sms: 'escape \u001b[2J' } }, CONTROL_MESSAGE],
+        ['body.sms', { body: { sms: 'C1 \u0085' } }, CONTROL_MESSAGE],
+        ['body.sms', { body: { sms: 'delete \u007f' } }, CONTROL_MESSAGE],
+        ['body.email.subject', { body: { email: { ...email, subject: 'Hi\r\nBcc: x@evil.test' } } }, ONE_LINE_MESSAGE],
+        ['body.email.subject', { body: { email: { ...email, subject: 'Hi\nthere' } } }, ONE_LINE_MESSAGE],
+        ['body.email.subject', { body: { email: { ...email, subject: 'Hi\rthere' } } }, ONE_LINE_MESSAGE],
+        ['body.email.subject', { body: { email: { ...email, subject: 'tab\there' } } }, ONE_LINE_MESSAGE],
+        ['body.email.subject', { body: { email: { ...email, subject: 'line\u2028sep' } } }, ONE_LINE_MESSAGE],
+        ['body.email.subject', { body: { email: { ...email, subject: 'cut \ud83d' } } }, WELL_FORMED_MESSAGE],
+        ['body.email.text', { body: { email: { ...email, text: 'nul\u0000' } } }, CONTROL_MESSAGE],
+        ['body.email.text', { body: { email: { ...email, text: '\ud83d' } } }, WELL_FORMED_MESSAGE],
+        ['body.email.html', { body: { email: { ...email, html: '<p>\u0000</p>' } } }, CONTROL_MESSAGE],
+        ['body.email.html', { body: { email: { ...email, html: '<p>\udfff</p>' } } }, WELL_FORMED_MESSAGE],
+        ['data.name', { template: 'card-alert', data: { name: 'emoji cut \ud83d' } }, WELL_FORMED_MESSAGE],
+        ['data.name', { template: 'card-alert', data: { name: 'a\u0000b' } }, CONTROL_MESSAGE],
+        ['reference', { template: 'card-alert', reference: 'txn\n987' }, ONE_LINE_MESSAGE],
+        ['reference', { template: 'card-alert', reference: 'txn\u0000' }, ONE_LINE_MESSAGE],
+        ['reference', { template: 'card-alert', reference: 'txn \ud83d' }, WELL_FORMED_MESSAGE],
+        ['prompt.options.0.value', { template: 'card-alert', prompt: choice('block\ncard') }, ONE_LINE_MESSAGE],
+        ['prompt.options.0.value', { template: 'card-alert', prompt: choice('\ud83d') }, WELL_FORMED_MESSAGE],
+      ])('refuses bad text at %s with one clear detail', (path, fields, message) => {
+        const error = rejection(sendMessageRequestSchema, { ...literal, ...fields });
+
+        expect(error.code).toBe('invalid_request');
+        expect(error.status).toBe(400);
+        expect(error.details).toEqual([{ path, message }]);
+      });
+
+      it.each([
+        ['an SMS on several lines with emoji', { body: { sms: 'Line 1\nLine 2\r\n\tindented 😀 👍🏽 👨‍👩‍👧 🇬🇧' } }],
+        ['an accented SMS', { body: { sms: 'Café crème, ñandú, 中文, اَلْعَرَبِيَّةُ' } }],
+        [
+          'an email whose text and html span lines',
+          { body: { email: { ...email, text: 'a\r\nb\tc', html: '<p>\n</p>' } } },
+        ],
+        ['a subject with emoji and accents', { body: { email: { ...email, subject: 'Votre carte 💳 — écrite' } } }],
+        ['template data on several lines', { template: 'card-alert', data: { address: '1 Main St\nSpringfield' } }],
+        ['an empty template value', { template: 'card-alert', data: { name: '' } }],
+        ['a reference with unicode', { template: 'card-alert', reference: 'txn-987/ü' }],
+      ])('accepts %s', (_, fields) => {
+        const request = parseWith(sendMessageRequestSchema, { ...literal, ...fields });
+
+        expect(request).toMatchObject(fields);
+      });
+
+      it('refuses any text with a lone surrogate or a control character in the SMS body, at body.sms', () => {
+        const bad = fc.constantFrom(
+          '\ud800',
+          '\udbff',
+          '\udc00',
+          '\udfff',
+          '\u0000',
+          '\u0001',
+          '\u001f',
+          '\u007f',
+          '\u009f',
+        );
+        const safe = fc.string({ unit: 'grapheme', maxLength: 20 }).map((t) => t.replace(/[\p{Cc}]/gu, ''));
+        fc.assert(
+          fc.property(safe, bad, safe, (before, char, after) => {
+            const text = `${before}${char}${after}`;
+            fc.pre(text.length <= 1600);
+            expect(paths(rejection(sendMessageRequestSchema, { ...literal, body: { sms: text } }))).toEqual([
+              'body.sms',
+            ]);
+          }),
+        );
+      });
+
+      it('accepts any well-formed text without controls in the SMS body, and keeps it as it is', () => {
+        fc.assert(
+          fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 100 }), (text) => {
+            fc.pre(textProblem(text) === undefined);
+            expect(parseWith(sendMessageRequestSchema, { ...literal, body: { sms: text } }).body?.sms).toBe(text);
+          }),
+        );
+      });
+    });
+
+    it.each([
+      ['sms:+12025550143'],
+      ['email:ana@example.com'],
+      ['chat:abc'],
+      ['SMS:+12025550143'],
+      ['Email:ana@example.com'],
+    ])('refuses the customerId %j, a prefix reserved for unknown senders', (customerId) => {
+      const error = rejection(sendMessageRequestSchema, { ...validSend, customerId });
+
+      expect(error.details).toEqual([
+        {
+          path: 'customerId',
+          message: 'must not start with sms:, email: or chat: (reserved for senders Parley does not know)',
+        },
+      ]);
+    });
+
+    it.each(['cust:sms:1', 'smsuser', 'email-42', 'chat', 'a@sms:x'])('accepts the customerId %j', (customerId) => {
+      expect(parseWith(sendMessageRequestSchema, { ...validSend, customerId }).customerId).toBe(customerId);
+    });
+
+    it('refuses to: {} (no address at all), at to', () => {
+      const error = rejection(sendMessageRequestSchema, { ...validSend, to: {} });
+
+      expect(error.details).toEqual([
+        { path: 'to', message: 'give a phone or an email (or leave out to for a known customer)' },
+      ]);
+    });
+
+    it.each([
+      ['a phone only', { phone: '+12025550143' }],
+      ['an email only', { email: 'ana@example.com' }],
+      ['both', { phone: '+12025550143', email: 'ana@example.com' }],
+    ])('accepts to with %s', (_, to) => {
+      expect(parseWith(sendMessageRequestSchema, { ...validSend, to }).to).toEqual(to);
+    });
+
+    it('accepts a send without to (a known customer)', () => {
+      const { to: _, ...withoutTo } = validSend;
+
+      expect(parseWith(sendMessageRequestSchema, withoutTo).to).toBeUndefined();
+    });
+
+    it.each([
+      { local: 'a'.repeat(64), ok: true },
+      { local: 'a'.repeat(65), ok: false },
+      { local: `${'a'.repeat(32)}.${'b'.repeat(32)}`, ok: false },
+    ])('bounds the local part of to.email at 64 characters: $local.length accepted=$ok', ({ local, ok }) => {
+      const request = { ...validSend, to: { email: `${local}@example.com` } };
+
+      if (ok) expect(parseWith(sendMessageRequestSchema, request).to?.email).toBe(`${local}@example.com`);
+      else
+        expect(rejection(sendMessageRequestSchema, request).details).toEqual([
+          { path: 'to.email', message: 'the part before @ must be at most 64 characters (RFC 5321)' },
+        ]);
+    });
+
     it('prefixes every path when asked', () => {
       const error = rejection(sendMessageRequestSchema, { ...validSend, to: { phone: '1' } }, 'body');
 
@@ -197,11 +348,14 @@ describe('schemas', () => {
       expect(parseWith(idempotencyKeySchema, key)).toBe(key);
     });
 
-    it.each(['', 'x'.repeat(256), 'tab\there', 'new\nline', 'café', '\u0000'])('refuses %j', (key) => {
-      const error = rejection(idempotencyKeySchema, key, 'headers.Idempotency-Key');
+    it.each(['', 'x'.repeat(256), 'tab\there', 'new\nline', 'café', '\u0000', 'cut \ud83d', 'c1\u0085', 'del\u007f'])(
+      'refuses %j',
+      (key) => {
+        const error = rejection(idempotencyKeySchema, key, 'headers.Idempotency-Key');
 
-      expect(paths(error)).toEqual(['headers.Idempotency-Key']);
-    });
+        expect(paths(error)).toEqual(['headers.Idempotency-Key']);
+      },
+    );
   });
 
   describe('customer PUT', () => {
@@ -247,6 +401,17 @@ describe('schemas', () => {
       expect(paths(error)).toEqual(['preferences.quietHours.start']);
     });
 
+    it.each([
+      ['timezone', 'Europe/London\u0000', ONE_LINE_MESSAGE],
+      ['timezone', 'Europe/London\n', ONE_LINE_MESSAGE],
+      ['timezone', 'Europe/\ud83d', WELL_FORMED_MESSAGE],
+      ['locale', 'en\nGB', ONE_LINE_MESSAGE],
+      ['locale', 'en-\ud83d', WELL_FORMED_MESSAGE],
+      ['email', `${'a'.repeat(65)}@example.com`, 'the part before @ must be at most 64 characters (RFC 5321)'],
+    ])('refuses %s = %j with one clear detail', (field, value, message) => {
+      expect(rejection(putCustomerRequestSchema, { [field]: value }).details).toEqual([{ path: field, message }]);
+    });
+
     it('refuses an unknown field', () => {
       const error = rejection(putCustomerRequestSchema, { nickname: 'Ana' });
 
@@ -258,6 +423,138 @@ describe('schemas', () => {
     it('needs an sms or an email variant', () => {
       expect(paths(rejection(putTemplateRequestSchema, { description: 'empty' }))).toEqual(['(root)']);
       expect(parseWith(putTemplateRequestSchema, { sms: 'Hi {{name}}' })).toEqual({ sms: 'Hi {{name}}' });
+    });
+
+    const email = { subject: 'Card {{last4}}', text: 'Hello {{name}}' };
+
+    it.each([
+      ['sms', { sms: 'Hi {{name' }, '`{{` at character 4 is never closed with `}}`'],
+      ['sms', { sms: 'Hi {{name}' }, '`{{` at character 4 is never closed with `}}`'],
+      ['sms', { sms: 'Hi {{}}' }, '`{{}}` at character 4 names no variable'],
+      ['sms', { sms: 'Hi {{ }}' }, '`{{ }}` at character 4 names no variable'],
+      ['sms', { sms: '{{ a {{name}}' }, '`{{` at character 1 is not closed before the next `{{`'],
+      [
+        'email.subject',
+        { email: { ...email, subject: 'Card {{last4' } },
+        '`{{` at character 6 is never closed with `}}`',
+      ],
+      ['email.text', { email: { ...email, text: 'Hello {{}}' } }, '`{{}}` at character 7 names no variable'],
+      [
+        'email.html',
+        { email: { ...email, html: '<p>{{ bad! }}</p>' } },
+        '`{{ bad! }}` at character 4 is not a variable name (1-64 letters, digits and _ . -)',
+      ],
+      ['email.subject', { email: { ...email, subject: 'Card\n{{last4}}' } }, ONE_LINE_MESSAGE],
+      ['sms', { sms: 'Hi \ud83d' }, WELL_FORMED_MESSAGE],
+      ['sms', { sms: 'Hi \u0000' }, CONTROL_MESSAGE],
+      ['description', { sms: 'Hi', description: 'nul\u0000' }, CONTROL_MESSAGE],
+    ])('refuses a template that does not parse or holds bad text, at %s', (path, body, message) => {
+      const error = rejection(putTemplateRequestSchema, body);
+
+      expect(error.code).toBe('invalid_request');
+      expect(error.details).toEqual([{ path, message }]);
+    });
+
+    it.each([
+      ['placeholders with spaces and a literal third brace', { sms: 'Hi {{ name }}, code {{{code}}} }} {x}' }],
+      ['a full email', { email: { ...email, html: '<p>\n  Hello {{name}}\n</p>' }, description: 'Line 1\nLine 2' }],
+      ['no placeholders at all', { sms: 'Thanks! 👍🏽' }],
+    ])('accepts %s', (_, body) => {
+      expect(parseWith(putTemplateRequestSchema, body)).toEqual(body);
+    });
+  });
+
+  describe('agent reply, chat frames and callback notes', () => {
+    it.each([
+      ['hi \u0000', CONTROL_MESSAGE],
+      ['cut \ud83d', WELL_FORMED_MESSAGE],
+    ])('refuses the reply body %j at body', (body, message) => {
+      expect(rejection(replyRequestSchema, { body }).details).toEqual([{ path: 'body', message }]);
+    });
+
+    it('accepts a reply on several lines, trimmed', () => {
+      expect(parseWith(replyRequestSchema, { body: '  Line 1\nLine 2 😀  ' })).toEqual({
+        body: 'Line 1\nLine 2 😀',
+        channel: 'auto',
+      });
+    });
+
+    it.each(['nul \u0000', 'cut \ud83d', 'esc \u001b'])('refuses the chat message %j', (body) => {
+      expect(chatFrameSchema.safeParse({ type: 'message', body }).success).toBe(false);
+      expect(chatFrameSchema.safeParse({ type: 'message', body: 'fine\nthanks' }).success).toBe(true);
+    });
+
+    it('refuses a callback note with a control character, and keeps one on several lines', () => {
+      expect(paths(rejection(callbackUpdateSchema, { status: 'completed', note: 'x\u0007' }))).toEqual(['note']);
+      expect(parseWith(callbackUpdateSchema, { status: 'completed', note: 'a\nb' }).note).toBe('a\nb');
+    });
+
+    it('refuses a conversation cursor on two lines', () => {
+      expect(paths(rejection(conversationQuerySchema, { before: 'a\nb' }))).toEqual(['before']);
+    });
+  });
+
+  describe('inbound SMS payload', () => {
+    const payload = {
+      originationNumber: '+12025550143',
+      destinationNumber: '+12025550100',
+      messageKeyword: 'KEYWORD_1',
+      messageBody: 'Y',
+      inboundMessageId: 'in-1',
+      previousPublishedMessageId: 'pub-1',
+    };
+
+    it.each(['previousPublishedMessageId', 'messageKeyword'])('reads null in %s as absent', (field) => {
+      const parsed = inboundSmsPayloadSchema.safeParse({ ...payload, [field]: null });
+
+      expect(parsed.success).toBe(true);
+      expect(parsed.data?.[field as keyof typeof payload]).toBeUndefined();
+    });
+
+    it.each(['previousPublishedMessageId', 'messageKeyword'])('still accepts %s left out', (field) => {
+      const { [field as keyof typeof payload]: _, ...rest } = payload;
+
+      expect(inboundSmsPayloadSchema.safeParse(rest).success).toBe(true);
+    });
+
+    it.each([
+      ['STOP\u0000', 'STOP'],
+      ['\u0000\u0000', ''],
+      ['emoji cut \ud83d', 'emoji cut \ufffd'],
+      ['\ude00\ud83d', '\ufffd\ufffd'],
+      ['bell\u0007', 'bell'],
+      ['Line 1\r\nLine 2\t😀', 'Line 1\r\nLine 2\t😀'],
+    ])('keeps the body %j, repaired to %j, instead of dead-lettering it', (messageBody, clean) => {
+      const parsed = inboundSmsPayloadSchema.safeParse({ ...payload, messageBody });
+
+      expect(parsed.success).toBe(true);
+      expect(parsed.data?.messageBody).toBe(clean);
+    });
+
+    it('accepts any body up to 1600 code units and gives well-formed text without controls', () => {
+      const unit = fc.oneof(
+        fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+        fc.constantFrom('\ud83d', '\u0000', '😀'),
+      );
+      fc.assert(
+        fc.property(fc.string({ unit, maxLength: 200 }), (messageBody) => {
+          fc.pre(messageBody.length <= 1600);
+          const parsed = inboundSmsPayloadSchema.safeParse({ ...payload, messageBody });
+          expect(parsed.success).toBe(true);
+          expect(textProblem(parsed.data?.messageBody ?? '')).toBeUndefined();
+        }),
+      );
+    });
+
+    it.each([
+      ['originationNumber', '2025550143'],
+      ['destinationNumber', null],
+      ['messageBody', null],
+      ['messageBody', 'x'.repeat(1601)],
+      ['inboundMessageId', ''],
+      ['inboundMessageId', null],
+    ])('still dead-letters %s = %j', (field, value) => {
+      expect(inboundSmsPayloadSchema.safeParse({ ...payload, [field]: value }).success).toBe(false);
     });
   });
 
@@ -279,6 +576,8 @@ describe('schemas', () => {
       putTemplateRequestSchema,
       conversationQuerySchema,
       idempotencyKeySchema,
+      replyRequestSchema,
+      callbackUpdateSchema,
     ];
     const sendKeys = ['customerId', 'to', 'channel', 'template', 'data', 'body', 'urgency', 'category', 'prompt'];
 

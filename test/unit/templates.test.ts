@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../functions/domain/errors.ts';
-import { renderContent, renderTemplate, templateVariables } from '../../functions/domain/templates.ts';
+import {
+  assertTemplateParses,
+  parseTemplate,
+  renderContent,
+  renderTemplate,
+  TemplateSyntaxError,
+  templateSyntaxProblem,
+  templateVariables,
+} from '../../functions/domain/templates.ts';
 
 const caught = (act: () => unknown): unknown => {
   try {
@@ -130,7 +138,101 @@ describe('templates', () => {
 
   it('leaves text that is not a placeholder as it is', () => {
     expect(templateVariables('{{}} {{two words}} {single} {{ bad! }}')).toEqual([]);
-    expect(renderTemplate('{{}} {single}', {})).toBe('{{}} {single}');
+    expect(renderTemplate('{single} }} { } {x}', {})).toBe('{single} }} { } {x}');
+  });
+
+  it('keeps a third brace as text: {{{name}}} renders {value}', () => {
+    expect(renderTemplate('{{{name}}}', { name: 'Ana' })).toBe('{Ana}');
+    expect(parseTemplate('{{{name}}}')).toEqual([{ text: '{' }, { variable: 'name' }, { text: '}' }]);
+  });
+
+  describe('parseTemplate', () => {
+    it.each([
+      ['', []],
+      ['no placeholders', [{ text: 'no placeholders' }]],
+      ['Hi {{name}}!', [{ text: 'Hi ' }, { variable: 'name' }, { text: '!' }]],
+      ['{{a}}{{ b }}', [{ variable: 'a' }, { variable: 'b' }]],
+      ['{{\ta.b-c_d\n}}', [{ variable: 'a.b-c_d' }]],
+      ['stray }} and { braces }', [{ text: 'stray }} and { braces }' }]],
+      [`{{${'n'.repeat(64)}}}`, [{ variable: 'n'.repeat(64) }]],
+    ])('parses %j', (text, parts) => {
+      expect(parseTemplate(text)).toEqual(parts);
+      expect(templateSyntaxProblem(text)).toBeUndefined();
+    });
+
+    it.each([
+      ['Hi {{name', '`{{` at character 4 is never closed with `}}`'],
+      ['Hi {{name}', '`{{` at character 4 is never closed with `}}`'],
+      ['{{', '`{{` at character 1 is never closed with `}}`'],
+      ['{{a}} then {{', '`{{` at character 12 is never closed with `}}`'],
+      ['{{}}', '`{{}}` at character 1 names no variable'],
+      ['x {{ }}', '`{{ }}` at character 3 names no variable'],
+      ['{{\t\n}}', '`{{\t\n}}` at character 1 names no variable'],
+      ['{{ a {{b}}', '`{{` at character 1 is not closed before the next `{{`'],
+      ['{{two words}}', '`{{two words}}` at character 1 is not a variable name (1-64 letters, digits and _ . -)'],
+      ['{{ bad! }}', '`{{ bad! }}` at character 1 is not a variable name (1-64 letters, digits and _ . -)'],
+      ['{{{{name}}}}', '`{{{name}}` at character 2 is not a variable name (1-64 letters, digits and _ . -)'],
+      [`{{${'n'.repeat(65)}}}`, 'is not a variable name'],
+    ])('refuses %j: %s', (text, message) => {
+      expect(templateSyntaxProblem(text)).toContain(message);
+      expect(() => parseTemplate(text)).toThrow(TemplateSyntaxError);
+    });
+
+    it('assertTemplateParses throws invalid_request at the path it is given', () => {
+      expect(() => assertTemplateParses('Hi {{name}}', 'sms')).not.toThrow();
+      expect(caught(() => assertTemplateParses('Hi {{name', 'email.subject'))).toMatchObject({
+        code: 'invalid_request',
+        status: 400,
+        details: [{ path: 'email.subject', message: '`{{` at character 4 is never closed with `}}`' }],
+      });
+    });
+  });
+
+  describe('rendering what does not parse or cannot be sent', () => {
+    it.each(['Hi {{name', '{{}}', 'Hi {{ }}', '{{ a {{name}}'])(
+      'refuses to render the (legacy, unchecked) template %j, never sending a stray {{',
+      (text) => {
+        const error = caught(() => renderTemplate(text, { name: 'Ana', a: 'x' }));
+
+        expect(error).toBeInstanceOf(InvalidRequestError);
+        expect(error).toMatchObject({ code: 'invalid_request', details: [{ path: 'template' }] });
+      },
+    );
+
+    it('names the variant of a stored template that does not parse', () => {
+      const error = caught(() => renderContent({ sms: 'ok', email: { subject: 'Hi {{name', text: 'T' } }, {}));
+
+      expect(error).toMatchObject({
+        details: [{ path: 'template', message: 'email.subject: `{{` at character 4 is never closed with `}}`' }],
+      });
+    });
+
+    it.each([
+      ['a line feed', 'Ana\nBcc: x@evil.test'],
+      ['a carriage return', 'Ana\r'],
+      ['a tab', 'Ana\tB'],
+      ['a line separator', 'Ana\u2028B'],
+    ])('refuses a value with %s in the email subject, at data.<name>', (_, value) => {
+      const content = { email: { subject: 'Hi {{name}}', text: 'Dear {{name}}' } };
+
+      const error = caught(() => renderContent(content, { name: value }));
+
+      expect(error).toMatchObject({ code: 'invalid_request', details: [{ path: 'data.name' }] });
+      expect((error as InvalidRequestError).details?.[0]?.message).toContain('one line');
+      expect(
+        renderContent({ sms: 'Hi {{name}}', email: { subject: 'S', text: 'Dear {{name}}' } }, { name: value }),
+      ).toMatchObject({ sms: `Hi ${value}`, email: { text: `Dear ${value}` } });
+    });
+
+    it.each([
+      ['a lone surrogate', 'emoji cut \ud83d', 'must be well-formed Unicode (no lone surrogates)'],
+      ['NUL', 'a\u0000b', 'must not contain control characters'],
+      ['an escape', '\u001b[2J', 'must not contain control characters'],
+    ])('refuses a value with %s anywhere, at data.<name>', (_, value, message) => {
+      const error = caught(() => renderTemplate('Hi {{name}}', { name: value }));
+
+      expect(error).toMatchObject({ code: 'invalid_request', details: [{ path: 'data.name', message }] });
+    });
   });
 
   it('does not render placeholders that come from a value', () => {
@@ -174,13 +276,33 @@ describe('templates', () => {
       );
     });
 
-    it('never throws on any text when the variables it names are given', () => {
+    it('parses every generated template into its variables, in order', () => {
+      fc.assert(
+        fc.property(template, ({ text, data }) => {
+          const variables = parseTemplate(text).flatMap((part) => ('variable' in part ? [part.variable] : []));
+          expect(new Set(variables)).toEqual(new Set(Object.keys(data)));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('on any text, renders (with no {{ left) exactly when the text parses, and otherwise refuses with 400', () => {
       fc.assert(
         fc.property(braceHeavyText, fc.boolean(), (text, html) => {
           const data = Object.fromEntries(templateVariables(text).map((n) => [n, 'v']));
-          expect(typeof renderTemplate(text, data, { html })).toBe('string');
+          const problem = templateSyntaxProblem(text);
+          let rendered: string | undefined;
+          try {
+            rendered = renderTemplate(text, data, { html });
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidRequestError);
+            expect(problem).toBeDefined();
+            return;
+          }
+          expect(problem).toBeUndefined();
+          expect(rendered).not.toContain('{{');
         }),
-        { numRuns: 300 },
+        { numRuns: 500 },
       );
     });
   });
