@@ -2,7 +2,9 @@
  * The HTTP API's routes, written once: the CDK construct and the local gateway both build from this table,
  * so a route cannot exist in one and not the other.
  */
-export type Scope = 'send' | 'read' | 'agent';
+import type { Scope } from './domain/scopes.ts';
+
+export type { Scope } from './domain/scopes.ts';
 
 /** One Lambda per handler file under functions/handlers/. */
 export type HttpHandlerName =

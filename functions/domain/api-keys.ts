@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Scope } from '../routes.ts';
 import { randomBase32 } from './ids.ts';
 import type { ApiKeyRecord, Principal } from './model.ts';
+import type { Scope } from './scopes.ts';
 
 /**
  * API keys look like `prl_<12-char key id>_<secret>`. The key id finds the record in one read; only the SHA-256

@@ -1,5 +1,5 @@
-import { buildOpenApiDocument } from '../domain/openapi.ts';
 import { httpHandler, json } from './http/http-handler.ts';
+import { buildOpenApiDocument } from './http/openapi-document.ts';
 
 const document = JSON.stringify(buildOpenApiDocument());
 

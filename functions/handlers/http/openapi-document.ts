@@ -1,0 +1,673 @@
+import * as z from 'zod/mini';
+import { phoneSchema, putCustomerRequestSchema, sendMessageRequestSchema } from '../../domain/contact-schemas.ts';
+import type { ErrorCode } from '../../domain/errors.ts';
+import {
+  callbackContextSchema,
+  callbackIdSchema,
+  eventDescriptions,
+  eventSchemas,
+  eventTypes,
+  messageIdSchema,
+} from '../../domain/events.ts';
+import {
+  backendCustomerIdSchema,
+  callbackQuerySchema,
+  callbackUpdateSchema,
+  chatSessionRequestSchema,
+  conversationQuerySchema,
+  conversationsQuerySchema,
+  customerIdSchema,
+  emailContentSchema,
+  idempotencyKeySchema,
+  putTemplateRequestSchema,
+  replyRequestSchema,
+  templateNameSchema,
+} from '../../domain/schemas.ts';
+import { httpRoutes, routeKey } from '../../routes.ts';
+
+/**
+ * The OpenAPI 3.1 document of the HTTP API, built from the route table, the request schemas that validate the
+ * requests, response schemas of what each handler answers, and the event catalogue (the `webhooks` section).
+ * `test/integration/openapi-contract.test.ts` checks real responses against it with an independent validator.
+ */
+
+// ---- Response bodies: what the handlers answer (strict: a field the document does not name is a drift) ----
+
+const isoTime = z.iso.datetime({ offset: true });
+const messageChannel = z.enum(['sms', 'email', 'chat']);
+const addressChannel = z.enum(['sms', 'email']);
+const messageStatus = z.enum([
+  'scheduled',
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'failed',
+  'unknown',
+  'cancelled',
+  'received',
+]);
+const promptOptions = z.array(z.strictObject({ key: z.string(), value: z.string() }));
+const answerView = z.strictObject({ value: z.string(), raw: z.string(), at: isoTime, messageId: messageIdSchema });
+
+const inboundEffect = z
+  .discriminatedUnion('type', [
+    z.strictObject({
+      type: z.enum(['opted_out', 'opted_in', 'help', 'chat_requested', 'keyword']),
+      keyword: z.string(),
+    }),
+    z.strictObject({ type: z.literal('callback_requested'), callbackId: callbackIdSchema, keyword: z.string() }),
+    z.strictObject({
+      type: z.literal('prompt_answered'),
+      promptMessageId: messageIdSchema,
+      answer: z.string(),
+    }),
+    z.strictObject({
+      type: z.enum(['prompt_expired', 'prompt_already_answered', 'prompt_hint']),
+      promptMessageId: messageIdSchema,
+    }),
+    z.strictObject({ type: z.literal('prompt_question'), candidates: z.array(messageIdSchema) }),
+    z.strictObject({ type: z.literal('free_text') }),
+  ])
+  .register(z.globalRegistry, { id: 'InboundEffect', description: 'What an inbound message did.' });
+
+const messagePrompt = z.strictObject({
+  type: z.enum(['confirm', 'choice']),
+  options: z.optional(promptOptions),
+  expiresAt: isoTime,
+});
+
+const messageResponse = z
+  .strictObject({
+    messageId: messageIdSchema,
+    customerId: customerIdSchema,
+    direction: z.enum(['outbound', 'inbound']),
+    channel: messageChannel,
+    to: z.string(),
+    from: z.string(),
+    subject: z.optional(z.string()),
+    body: z.string(),
+    status: messageStatus,
+    statusHistory: z.array(z.strictObject({ status: messageStatus, at: isoTime, reason: z.optional(z.string()) })),
+    createdAt: isoTime,
+    template: z.optional(z.string()),
+    urgency: z.optional(z.enum(['critical', 'high', 'normal', 'low'])),
+    category: z.optional(z.enum(['transactional', 'marketing'])),
+    segments: z.optional(z.int().check(z.minimum(1))),
+    encoding: z.optional(z.enum(['GSM-7', 'UCS-2'])),
+    reference: z.optional(z.string()),
+    prompt: z.optional(messagePrompt),
+    failure: z.optional(z.strictObject({ code: z.string(), reason: z.string() })),
+    fallbackReason: z.optional(z.string()),
+    effect: z.optional(inboundEffect),
+    inReplyTo: z.optional(messageIdSchema),
+    answer: z.optional(answerView),
+  })
+  .register(z.globalRegistry, { id: 'Message' });
+
+const sendMessageResponse = z
+  .strictObject({
+    messageId: messageIdSchema,
+    customerId: customerIdSchema,
+    channel: addressChannel,
+    status: z.enum(['sent', 'queued', 'scheduled', 'unknown']),
+    segments: z.optional(z.int().check(z.minimum(1))),
+    scheduledFor: z.optional(isoTime),
+    fallbackReason: z.optional(z.string()),
+  })
+  .register(z.globalRegistry, { id: 'SendMessageResponse' });
+
+const consentRecord = z.strictObject({
+  status: z.enum(['opted_in', 'opted_out', 'suppressed']),
+  at: isoTime,
+  keyword: z.optional(z.string()),
+  reason: z.optional(z.string()),
+});
+
+const customerResponse = z
+  .strictObject({
+    customerId: customerIdSchema,
+    phone: z.optional(z.string()),
+    email: z.optional(z.string()),
+    timezone: z.optional(z.string()),
+    locale: z.optional(z.string()),
+    preferences: z.strictObject({
+      channel: z.optional(addressChannel),
+      quietHours: z.optional(z.strictObject({ start: z.string(), end: z.string() })),
+    }),
+    consent: z.strictObject({ sms: z.optional(consentRecord), email: z.optional(consentRecord) }),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .register(z.globalRegistry, { id: 'Customer' });
+
+const timelineMessage = z
+  .strictObject({
+    messageId: messageIdSchema,
+    direction: z.enum(['outbound', 'inbound']),
+    channel: messageChannel,
+    subject: z.optional(z.string()),
+    body: z.string(),
+    status: messageStatus,
+    createdAt: isoTime,
+    reference: z.optional(z.string()),
+    prompt: z.optional(messagePrompt),
+    answer: z.optional(answerView),
+    effect: z.optional(inboundEffect),
+  })
+  .register(z.globalRegistry, { id: 'TimelineMessage' });
+
+const openPrompt = z.strictObject({
+  messageId: messageIdSchema,
+  type: z.enum(['confirm', 'choice']),
+  options: z.optional(promptOptions),
+  expiresAt: isoTime,
+  reference: z.optional(z.string()),
+  summary: z.string(),
+});
+
+const conversationResponse = z
+  .strictObject({
+    customerId: customerIdSchema,
+    activeChannel: z.nullable(messageChannel),
+    preferredChannel: z.nullable(addressChannel),
+    openPrompts: z.array(openPrompt),
+    messages: z.array(timelineMessage),
+    nextCursor: z.optional(z.string()),
+  })
+  .register(z.globalRegistry, { id: 'Conversation' });
+
+const templateResponse = z
+  .strictObject({
+    name: templateNameSchema,
+    description: z.optional(z.string()),
+    sms: z.optional(z.string()),
+    email: z.optional(emailContentSchema),
+    updatedAt: isoTime,
+  })
+  .register(z.globalRegistry, { id: 'Template' });
+
+const replyResponse = z
+  .strictObject({
+    messageId: messageIdSchema,
+    customerId: customerIdSchema,
+    channel: messageChannel,
+    status: messageStatus,
+  })
+  .register(z.globalRegistry, { id: 'ReplyResponse' });
+
+const chatSessionResponse = z
+  .strictObject({
+    sessionId: z.string(),
+    url: z.url(),
+    expiresAt: isoTime,
+    linkMessageId: z.optional(messageIdSchema),
+  })
+  .register(z.globalRegistry, { id: 'ChatSession' });
+
+const conversationsResponse = z
+  .strictObject({
+    conversations: z.array(
+      z.strictObject({
+        customerId: customerIdSchema,
+        since: isoTime,
+        lastMessageAt: isoTime,
+        reasons: z.array(z.enum(['callback', 'chat', 'free_text'])),
+        summary: z.optional(z.string()),
+        callbackId: z.optional(callbackIdSchema),
+      }),
+    ),
+  })
+  .register(z.globalRegistry, { id: 'ConversationList' });
+
+const callbackResponse = z
+  .strictObject({
+    callbackId: callbackIdSchema,
+    tenantId: z.string(),
+    customerId: customerIdSchema,
+    status: z.enum(['requested', 'completed', 'cancelled']),
+    requestedAt: isoTime,
+    keyword: z.string(),
+    phone: z.optional(z.string()),
+    context: callbackContextSchema,
+    note: z.optional(z.string()),
+    closedAt: z.optional(isoTime),
+  })
+  .register(z.globalRegistry, { id: 'Callback' });
+
+// ---- Errors ----
+
+/** Every error code with its status (DESIGN section 5); a Record, so a new code does not compile until placed. */
+const errorStatus: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  idempotency_conflict: 409,
+  payload_too_large: 413,
+  recipient_opted_out: 422,
+  recipient_suppressed: 422,
+  no_reachable_channel: 422,
+  unknown_template: 422,
+  message_too_long: 422,
+  provider_rejected: 422,
+  not_cancellable: 422,
+  rate_limited: 429,
+  internal: 500,
+  provider_unavailable: 503,
+};
+
+const errorDescriptions: Record<number, string> = {
+  400: 'The request is not valid (schema, E.164, unknown field); `details` names each problem.',
+  401: 'No valid API key.',
+  403: "The API key lacks the route's scope.",
+  404: "Not found (another tenant's id is not found either).",
+  409: 'The same Idempotency-Key came with a different payload.',
+  413: 'The body is too large.',
+  422: 'The request is well-formed but cannot be carried out.',
+  429: 'Too many requests, or the same send still in progress: retry after `Retry-After` seconds when given.',
+  500: 'Internal error (nothing internal is shown).',
+  503: 'The messaging provider is unavailable; the idempotency claim is released, so a retry can go through.',
+};
+
+/**
+ * On AWS, API Gateway answers some refusals itself, before Parley runs, with its own body: a missing
+ * Authorization header (401), a refused key (403), stage throttling (429) and a body over 10 MB (413).
+ */
+const gatewayAnswered = new Set([401, 403, 413, 429]);
+
+const errorEnvelope = {
+  type: 'object',
+  required: ['error'],
+  additionalProperties: false,
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      additionalProperties: false,
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['path', 'message'],
+            additionalProperties: false,
+            properties: { path: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+};
+
+const errorResponseName = (status: number) => `Error${status}`;
+
+const errorStatuses = [...new Set(Object.values(errorStatus))].sort((a, b) => a - b);
+
+/** The error envelope of one status, its `code` narrowed to the codes of that status. */
+const errorResponse = (status: number, headers: Record<string, unknown> = {}) => {
+  const codes = Object.entries(errorStatus)
+    .filter(([, s]) => s === status)
+    .map(([code]) => code);
+  const parleyError = {
+    allOf: [
+      { $ref: '#/components/schemas/Error' },
+      { properties: { error: { properties: { code: codes.length === 1 ? { const: codes[0] } : { enum: codes } } } } },
+    ],
+  };
+  const allHeaders = {
+    ...((status === 429 || status === 503) && {
+      'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'string', pattern: '^\\d+$' } },
+    }),
+    ...headers,
+  };
+  return {
+    description: errorDescriptions[status] ?? 'Error',
+    ...(Object.keys(allHeaders).length > 0 && { headers: allHeaders }),
+    content: {
+      'application/json': {
+        schema: gatewayAnswered.has(status)
+          ? { anyOf: [parleyError, { $ref: '#/components/schemas/GatewayError' }] }
+          : parleyError,
+      },
+    },
+  };
+};
+
+// ---- Operations ----
+
+type Success =
+  | { status: number; description: string; schema: z.ZodMiniType; headers?: Record<string, unknown> }
+  | { status: number; description: string; html: true };
+
+interface Operation {
+  summary: string;
+  description?: string;
+  request?: z.ZodMiniType;
+  query?: z.ZodMiniObject;
+  headers?: { name: string; description: string; schema: z.ZodMiniType }[];
+  success: Success[];
+  /** Error statuses beyond the ones every route can answer (429, 500) and a protected route's (401, 403). */
+  errors: number[];
+}
+
+const replayedHeader = {
+  'Idempotent-Replayed': {
+    description: 'Present, `true`, when this is the stored answer to an earlier request with the same key.',
+    schema: { type: 'string', const: 'true' },
+  },
+};
+
+const idempotencyKeyHeader = {
+  name: 'Idempotency-Key',
+  description: '1-255 printable characters; a replay answers the first response, kept at least 24 h.',
+  schema: idempotencyKeySchema,
+};
+
+const pathParameters: Record<string, z.ZodMiniType> = {
+  customerId: customerIdSchema,
+  messageId: messageIdSchema,
+  name: templateNameSchema,
+  callbackId: callbackIdSchema,
+};
+
+const json = (status: number, description: string, schema: z.ZodMiniType, headers?: Record<string, unknown>) => ({
+  status,
+  description,
+  schema,
+  ...(headers && { headers }),
+});
+
+const operations: Record<string, Operation> = {
+  'POST /v1/messages': {
+    summary: 'Send a templated or literal SMS or email (idempotent with Idempotency-Key)',
+    description:
+      'Give exactly one of `template` or `body`; `data` goes with a template. A replay with the same key and payload ' +
+      'answers the first response again, with `Idempotent-Replayed: true`, and sends nothing.',
+    request: sendMessageRequestSchema,
+    headers: [idempotencyKeyHeader],
+    success: [json(202, 'Accepted: sent, queued, scheduled or unknown', sendMessageResponse, replayedHeader)],
+    errors: [400, 404, 409, 413, 422, 503],
+  },
+  'GET /v1/messages/{messageId}': {
+    summary: 'A message with its status history, prompt and reference',
+    success: [json(200, 'The message', messageResponse)],
+    errors: [404],
+  },
+  'GET /v1/customers/{customerId}': {
+    summary: 'A customer profile with consent per channel',
+    success: [json(200, 'The customer', customerResponse)],
+    errors: [400, 404],
+  },
+  'PUT /v1/customers/{customerId}': {
+    summary: 'Create or update a customer profile',
+    request: putCustomerRequestSchema,
+    success: [json(200, 'Updated', customerResponse), json(201, 'Created', customerResponse)],
+    errors: [400, 413],
+  },
+  'GET /v1/customers/{customerId}/conversation': {
+    summary: 'The cross-channel timeline, newest first',
+    query: conversationQuerySchema,
+    success: [json(200, 'The conversation', conversationResponse)],
+    errors: [400, 404],
+  },
+  'GET /v1/templates': {
+    summary: "The tenant's templates",
+    success: [json(200, 'The templates', z.strictObject({ templates: z.array(templateResponse) }))],
+    errors: [],
+  },
+  'GET /v1/templates/{name}': {
+    summary: 'One template',
+    success: [json(200, 'The template', templateResponse)],
+    errors: [400, 404],
+  },
+  'PUT /v1/templates/{name}': {
+    summary: 'Create or replace a template',
+    request: putTemplateRequestSchema,
+    success: [json(200, 'Replaced', templateResponse), json(201, 'Created', templateResponse)],
+    errors: [400, 413],
+  },
+  'POST /v1/customers/{customerId}/messages': {
+    summary: 'Reply to a customer on the channel they are on now (connected chat, else their last inbound channel)',
+    request: replyRequestSchema,
+    success: [json(202, 'Accepted', replyResponse)],
+    errors: [400, 404, 413, 422, 503],
+  },
+  'POST /v1/customers/{customerId}/chat-sessions': {
+    summary: 'Start a chat: a signed, expiring link (optionally texted)',
+    request: chatSessionRequestSchema,
+    success: [json(201, 'The new chat session', chatSessionResponse)],
+    errors: [400, 404, 413, 422, 503],
+  },
+  'GET /v1/conversations': {
+    summary: 'Conversations needing attention: open callbacks, active chats, unanswered free text',
+    query: conversationsQuerySchema,
+    success: [json(200, 'Most recent first', conversationsResponse)],
+    errors: [400],
+  },
+  'GET /v1/callbacks': {
+    summary: 'The callback queue, newest first, by status',
+    query: callbackQuerySchema,
+    success: [json(200, 'The callbacks', z.strictObject({ callbacks: z.array(callbackResponse) }))],
+    errors: [400],
+  },
+  'PATCH /v1/callbacks/{callbackId}': {
+    summary: 'Complete or cancel a callback',
+    description: 'A callback already closed is refused with 400.',
+    request: callbackUpdateSchema,
+    success: [json(200, 'The closed callback', callbackResponse)],
+    errors: [400, 404, 413],
+  },
+  'GET /openapi.json': {
+    summary: 'This document',
+    success: [
+      json(
+        200,
+        'The OpenAPI 3.1 document',
+        z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) }),
+      ),
+    ],
+    errors: [],
+  },
+  'GET /chat': {
+    summary: 'The customer chat page (token in the URL fragment)',
+    success: [{ status: 200, description: 'The page', html: true }],
+    errors: [],
+  },
+  'GET /agent': {
+    summary: 'The agent console',
+    success: [{ status: 200, description: 'The page', html: true }],
+    errors: [],
+  },
+};
+
+// ---- JSON Schema from zod ----
+
+/** The inner object of an optional member of a send, to state its refinements. */
+const sendMember = (name: 'body' | 'to') =>
+  (sendMessageRequestSchema.shape[name] as unknown as { def: { innerType: z.ZodMiniType } }).def.innerType;
+
+const needsOneOf = (...fields: string[]) => ({ anyOf: fields.map((field) => ({ required: [field] })) });
+
+/**
+ * The rules the server enforces with refinements, which zod cannot turn into JSON Schema by itself: said here, on
+ * the same schema objects, so the document states what a request must be.
+ */
+const refinements = new Map<z.ZodMiniType, Record<string, unknown>>([
+  [phoneSchema, { pattern: '^\\+[1-9]\\d{6,14}$' }],
+  [
+    sendMessageRequestSchema,
+    {
+      oneOf: [{ required: ['template'] }, { required: ['body'] }],
+      dependentRequired: { data: ['template'] },
+    },
+  ],
+  [sendMember('body'), needsOneOf('sms', 'email')],
+  [sendMember('to'), needsOneOf('phone', 'email')],
+  [backendCustomerIdSchema, { not: { pattern: '^([sS][mM][sS]|[eE][mM][aA][iI][lL]|[cC][hH][aA][tT]):' } }],
+  [putTemplateRequestSchema, needsOneOf('sms', 'email')],
+]);
+
+type Converted = Record<string, unknown>;
+
+/** Converts schemas to JSON Schema, collecting named ones (an `id` in `z.globalRegistry`) into components. */
+const converter = () => {
+  const components: Record<string, unknown> = {};
+  const convert = (schema: z.ZodMiniType, io: 'input' | 'output'): Converted => {
+    const converted = z.toJSONSchema(schema, {
+      io,
+      unrepresentable: 'any',
+      override: (ctx) => {
+        const extra = refinements.get(ctx.zodSchema as unknown as z.ZodMiniType);
+        if (extra) Object.assign(ctx.jsonSchema, extra);
+      },
+    }) as Converted;
+    const { $schema, $defs, ...rest } = JSON.parse(
+      JSON.stringify(converted).replaceAll('"#/$defs/', '"#/components/schemas/'),
+    ) as Converted;
+    Object.assign(components, $defs);
+    return rest;
+  };
+  return { convert, components };
+};
+
+const webhookHeaders = [
+  { name: 'webhook-id', description: 'The message id, the same on every retry' },
+  { name: 'webhook-timestamp', description: 'Seconds since the epoch' },
+  { name: 'webhook-signature', description: '`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated' },
+].map((header) => ({ ...header, in: 'header', required: true, schema: { type: 'string' } }));
+
+const pascal = (type: string) => type.replace(/(^|[._])(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
+
+/** The OpenAPI 3.1 document. `serverUrl` defaults to `/`: the API that serves the document. */
+export const buildOpenApiDocument = (serverUrl = '/') => {
+  const { convert, components } = converter();
+  const paths: Record<string, Record<string, unknown>> = {};
+
+  for (const route of httpRoutes) {
+    const key = routeKey(route);
+    const operation = operations[key];
+    if (!operation) throw new Error(`No OpenAPI operation for ${key}`);
+
+    const parameters: unknown[] = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name = '']) => {
+      const schema = pathParameters[name];
+      if (!schema) throw new Error(`No schema for the path parameter ${name} of ${key}`);
+      return { name, in: 'path', required: true, schema: convert(schema, 'input') };
+    });
+    for (const [name, schema] of Object.entries(operation.query?.shape ?? {})) {
+      parameters.push({ name, in: 'query', required: false, schema: convert(schema as z.ZodMiniType, 'input') });
+    }
+    for (const header of operation.headers ?? []) {
+      parameters.push({
+        name: header.name,
+        in: 'header',
+        required: false,
+        description: header.description,
+        schema: convert(header.schema, 'input'),
+      });
+    }
+
+    const responses: Record<string, unknown> = {};
+    for (const success of operation.success) {
+      responses[String(success.status)] = {
+        description: success.description,
+        ...('headers' in success && success.headers && { headers: success.headers }),
+        content:
+          'html' in success
+            ? { 'text/html': { schema: { type: 'string' } } }
+            : { 'application/json': { schema: convert(success.schema, 'output') } },
+      };
+    }
+    const errors = new Set([...operation.errors, ...(route.scope === null ? [] : [401, 403]), 429, 500]);
+    for (const status of [...errors].sort((a, b) => a - b)) {
+      // A replay answers a stored refusal again, with the same header as a stored success.
+      responses[String(status)] =
+        key === 'POST /v1/messages' && status === 422
+          ? errorResponse(status, replayedHeader)
+          : { $ref: `#/components/responses/${errorResponseName(status)}` };
+    }
+
+    paths[route.path] ??= {};
+    (paths[route.path] as Record<string, unknown>)[route.method.toLowerCase()] = {
+      summary: operation.summary,
+      ...(operation.description && { description: operation.description }),
+      operationId: `${route.method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      ...(route.scope === null ? { security: [] } : { 'x-parley-scope': route.scope }),
+      ...(parameters.length > 0 && { parameters }),
+      ...(operation.request && {
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: convert(operation.request, 'input') } },
+        },
+      }),
+      responses,
+    };
+  }
+
+  const eventComponents: Record<string, unknown> = {};
+  const webhooks: Record<string, unknown> = {};
+  for (const type of eventTypes) {
+    const name = `${pascal(type)}Event`;
+    eventComponents[name] = { description: eventDescriptions[type], ...convert(eventSchemas[type], 'output') };
+    webhooks[type] = {
+      post: {
+        summary: eventDescriptions[type],
+        description:
+          `On EventBridge: \`source: "parley"\`, detail-type \`${type}\`, this \`data\` as the detail. To a webhook: ` +
+          'this body, signed as Standard Webhooks says.',
+        operationId: `webhook${pascal(type)}`,
+        parameters: webhookHeaders,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['type', 'timestamp', 'data'],
+                additionalProperties: false,
+                properties: {
+                  type: { type: 'string', const: type },
+                  timestamp: { type: 'string', format: 'date-time' },
+                  data: { $ref: `#/components/schemas/${name}` },
+                },
+              },
+            },
+          },
+        },
+        responses: { '2XX': { description: 'Received; any other answer, or none within 5 s, is retried' } },
+      },
+    };
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Parley HTTP API',
+      version: '1.0.0',
+      description: 'Two-way transactional messaging: send, conversations, customers and templates.',
+    },
+    servers: [{ url: serverUrl }],
+    security: [{ apiKey: [] }],
+    paths,
+    webhooks,
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'Parley API key (prl_...)' },
+      },
+      responses: Object.fromEntries(errorStatuses.map((status) => [errorResponseName(status), errorResponse(status)])),
+      schemas: {
+        ...components,
+        ...eventComponents,
+        Error: errorEnvelope,
+        GatewayError: {
+          type: 'object',
+          description: "API Gateway's own answer, on AWS, to a refusal made before Parley runs",
+          required: ['message'],
+          properties: { message: { type: 'string' } },
+        },
+      } as Record<string, unknown>,
+    },
+  };
+};
