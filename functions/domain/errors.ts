@@ -15,10 +15,12 @@ export type ErrorCode =
   | 'idempotency_conflict'
   | 'payload_too_large'
   | 'recipient_opted_out'
+  | 'recipient_suppressed'
   | 'no_reachable_channel'
   | 'unknown_template'
   | 'message_too_long'
   | 'provider_rejected'
+  | 'not_cancellable'
   | 'rate_limited'
   | 'internal'
   | 'provider_unavailable';
@@ -31,10 +33,12 @@ const statusByCode: Record<ErrorCode, number> = {
   idempotency_conflict: 409,
   payload_too_large: 413,
   recipient_opted_out: 422,
+  recipient_suppressed: 422,
   no_reachable_channel: 422,
   unknown_template: 422,
   message_too_long: 422,
   provider_rejected: 422,
+  not_cancellable: 422,
   rate_limited: 429,
   internal: 500,
   provider_unavailable: 503,
@@ -45,14 +49,21 @@ export class ParleyError extends Error {
   readonly status: number;
   readonly expose: boolean;
   readonly details: ErrorDetail[] | undefined;
+  /** Seconds a client should wait before retrying (the `Retry-After` header), where that is known. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetail[]; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: ErrorDetail[]; cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'ParleyError';
     this.code = code;
     this.status = statusByCode[code];
     this.expose = code !== 'internal';
     this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -78,10 +89,32 @@ export class ProviderRejectedError extends ParleyError {
   }
 }
 
-/** The provider could not be reached even after the SDK's retries: a later retry may succeed. */
+/**
+ * The provider did not take the message, provably (throttled, unavailable before accepting, a connection that never
+ * opened): sending again cannot duplicate it.
+ */
 export class ProviderUnavailableError extends ParleyError {
   constructor(cause?: unknown) {
     super('provider_unavailable', 'The messaging provider is unavailable; retry later', { cause });
     this.name = 'ProviderUnavailableError';
+  }
+}
+
+/**
+ * The request reached the provider and its outcome is not known (a lost answer, a timeout after sending, a 5xx that
+ * does not prove a refusal). DESIGN section 11: such a message is never sent again by Parley.
+ */
+export class ProviderOutcomeUnknownError extends Error {
+  constructor(cause?: unknown) {
+    super('The provider may or may not have taken the message', { cause });
+    this.name = 'ProviderOutcomeUnknownError';
+  }
+}
+
+/** A retry-until-done loop gave up (a record kept changing, a duplicate kept its lease): always a bug or overload. */
+export class RetriesExhaustedError extends ParleyError {
+  constructor(what: string) {
+    super('internal', `Gave up after repeated attempts: ${what}`);
+    this.name = 'RetriesExhaustedError';
   }
 }

@@ -1,29 +1,44 @@
-import { ParleyError } from './errors.ts';
+/**
+ * The one inbound pipeline (DESIGN sections 4 and 7). Channel adapters turn provider payloads into an
+ * `InboundMessage`; this module applies the rules of section 7 in order, whatever the channel, and answers on the
+ * channel the message came in on through the one outbound path.
+ */
+import { ProviderUnavailableError, RetriesExhaustedError } from './errors.ts';
+import { parleyEvent } from './events.ts';
 import { newMessageId, newTimelineId } from './ids.ts';
-import { classifyKeyword } from './keywords.ts';
-import type { ConsentRecord, Customer, InboundEffect, Message, OpenPrompt, Template, Tenant } from './model.ts';
+import { type Classified as ClassifiedReply, classifyKeyword } from './keywords.ts';
 import type {
-  Clock,
-  CustomerInboundUpdate,
-  EventPublisher,
-  InboundCustomerStore,
-  MessageStore,
-  ParleyEvent,
-  SmsSender,
-} from './ports.ts';
-import { hintFor, matchPrompt, whichQuestion } from './prompt-matcher.ts';
+  Channel,
+  ConsentRecord,
+  Customer,
+  InboundEffect,
+  Message,
+  MessageClaim,
+  OpenPrompt,
+  Template,
+  Tenant,
+} from './model.ts';
+import { deliver, type OutboundDeps } from './outbound.ts';
+import type { CustomerInboundUpdate, InboundCustomerStore, MessageStore, ParleyEvent } from './ports.ts';
+import { hintFor, matchPrompt, type PromptMatch, whichQuestion } from './prompt-matcher.ts';
 import { renderTemplate } from './templates.ts';
+import { cutText } from './text.ts';
 
-export interface InboundSms {
+/** A customer's message on any channel with text in, as its channel adapter reads it. */
+export interface InboundMessage {
   tenant: Tenant;
-  /** The customer's number (E.164). */
+  channel: Channel;
+  /** The customer's address on that channel (E.164 phone, email address). */
   from: string;
-  /** The tenant's number it was sent to. */
+  /** The tenant's address it was sent to. */
   to: string;
   body: string;
+  /** The email's subject (read for opt-out too). */
+  subject?: string;
+  /** The provider's id of this inbound message: a redelivery carries the same one. */
   inboundMessageId: string;
-  /** The outbound message the customer answers, as End User Messaging reports it. */
-  previousPublishedMessageId?: string;
+  /** The outbound message it answers, as the provider names it (`previousPublishedMessageId`, `In-Reply-To`). */
+  answering?: { providerMessageId?: string; messageId?: string };
   receivedAt: string;
 }
 
@@ -35,22 +50,16 @@ export interface AttentionStore {
   ): Promise<void>;
 }
 
-export interface InboundDeps {
+export interface InboundDeps extends OutboundDeps {
   customers: InboundCustomerStore;
   messages: MessageStore;
   attention: AttentionStore;
-  sms: SmsSender;
-  events: EventPublisher;
-  clock: Clock;
   getTemplate(tenantId: string, name: string): Promise<Template | undefined>;
   /** How long an expired prompt is kept, to tell a late reply it has expired. */
   expiredPromptKeepMs: number;
   /** How long an answer is kept on the customer (the inbound message keeps it for good). */
   answerKeepMs: number;
   claimLeaseMs: number;
-  sleep(ms: number): Promise<void>;
-  /** Shows a message in the customer's connected chat (optional). */
-  pushToChat?(customer: Customer, message: Message): Promise<unknown>;
   /** CALL and CHAT: a callback request or a chat link, with the reply that acknowledges it. */
   escalate(input: {
     tenant: Tenant;
@@ -58,6 +67,9 @@ export interface InboundDeps {
     kind: 'callback' | 'chat';
     keyword: string;
     at: string;
+    channel: Channel;
+    /** A redelivery of the same message gets the same callback or chat session. */
+    inboundMessageId: string;
   }): Promise<{ effect: InboundEffect; reply: string }>;
 }
 
@@ -78,51 +90,64 @@ export class InboundInProgressError extends Error {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The conversation of a number no backend has named yet. */
-export const unknownSenderId = (phone: string) => `sms:${phone}`;
+/** The conversation of an address no backend has named yet (customer ids with `:` are refused at the API). */
+export const unknownSenderId = (channel: Channel, address: string) => `${channel}:${address}`;
+
+/** What Parley answers the customer, and why. */
+interface Reply {
+  body: string;
+}
 
 interface Decision {
   effect: InboundEffect;
   escalation?: { kind: 'callback' | 'chat'; keyword: string };
   update: Omit<CustomerInboundUpdate, 'at' | 'channel' | 'create'>;
-  replies: string[];
+  replies: Reply[];
   events: ParleyEvent[];
   attention?: string;
 }
 
 /**
- * Handles one inbound SMS: consent first, then dedupe on the inbound id, then one versioned customer update that
+ * Handles one inbound message: consent first, then dedupe on the inbound id, then one versioned customer update that
  * carries what the message did, then the replies and events, and last the message in the conversation (its
  * presence marks the delivery done: a redelivery finds it and changes nothing).
  */
-export const handleInboundSms = async (deps: InboundDeps, sms: InboundSms): Promise<InboundOutcome> => {
-  const { tenant } = sms;
+export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage): Promise<InboundOutcome> => {
+  const { tenant } = inbound;
   const now = deps.clock.now();
-  const classified = classifyKeyword(sms.body);
-  const messageId = newMessageId(tenant.tenantId, `inbound:${sms.inboundMessageId}`);
+  const messageId = newMessageId(tenant.tenantId, `inbound:${inbound.inboundMessageId}`);
+  const ownAddress = isOwnAddress(inbound);
+  const classified = ownAddress ? undefined : classifyKeyword(inbound.body, inbound.subject);
 
-  // Consent before anything else: an opt-out must hold even if everything after it fails.
-  let consent: ConsentRecord | undefined;
-  if (classified.kind === 'opt_out' || classified.kind === 'opt_in') {
-    consent = {
+  // Consent before anything else: an opt-out must hold even if everything after it fails. It is per address, so
+  // it reaches every customer of a shared number; and it follows the newest keyword, so a late one changes nothing.
+  let consent: { record: ConsentRecord; newest: boolean } | undefined;
+  if (classified?.kind === 'opt_out' || classified?.kind === 'opt_in') {
+    const record: ConsentRecord = {
       status: classified.kind === 'opt_out' ? 'opted_out' : 'opted_in',
-      at: sms.receivedAt,
+      at: inbound.receivedAt,
       keyword: classified.keyword,
     };
-    await deps.customers.setAddressConsent(tenant.tenantId, 'sms', sms.from, consent);
+    const newest = await deps.customers.setAddressConsent(tenant.tenantId, inbound.channel, inbound.from, record);
+    consent = { record, newest };
   }
 
-  const address = await deps.customers.getAddress(tenant.tenantId, 'sms', sms.from);
-  const customerId = address?.customerId ?? unknownSenderId(sms.from);
+  const resolved = await resolveCustomer(deps, inbound);
+  const customerId = resolved.customerId ?? unknownSenderId(inbound.channel, inbound.from);
+  if (consent?.newest) {
+    for (const id of resolved.all) {
+      await deps.customers.setCustomerConsent(tenant.tenantId, id, inbound.channel, consent.record);
+    }
+  }
 
-  let claim = {
+  let claim: MessageClaim = {
     tenantId: tenant.tenantId,
     messageId,
     customerId,
-    timelineId: newTimelineId(Date.parse(sms.receivedAt) || now),
-    requestHash: `inbound:${sms.inboundMessageId}`,
+    timelineId: newTimelineId(Date.parse(inbound.receivedAt) || now),
+    requestHash: `inbound:${inbound.inboundMessageId}`,
     leaseUntil: now + deps.claimLeaseMs,
-    createdAt: sms.receivedAt,
+    createdAt: inbound.receivedAt,
   };
   const claimed = await deps.messages.claimMessage(claim);
   if (!claimed.claimed) {
@@ -137,95 +162,158 @@ export const handleInboundSms = async (deps: InboundDeps, sms: InboundSms): Prom
     claim = takeover;
   }
 
-  const decision = await decideAndRecord(
-    deps,
-    sms,
-    claim.customerId,
-    messageId,
-    classified,
-    consent,
-    !address?.customerId,
-  );
+  const decision = classified
+    ? await decideAndRecord(deps, inbound, claim.customerId, messageId, classified, consent, !resolved.customerId)
+    : { effect: { type: 'ignored', reason: 'own_address' } as const, replies: [], events: [], customer: undefined };
 
-  if (decision.escalation) {
+  if ('escalation' in decision && decision.escalation) {
     const escalated = await deps.escalate({
       tenant,
       customerId: claim.customerId,
       kind: decision.escalation.kind,
       keyword: decision.escalation.keyword,
-      at: sms.receivedAt,
+      at: inbound.receivedAt,
+      channel: inbound.channel,
+      inboundMessageId: inbound.inboundMessageId,
     });
     decision.effect = escalated.effect;
-    decision.replies.push(escalated.reply);
+    decision.replies.push({ body: escalated.reply });
   }
-  const replies = await sendReplies(deps, sms, claim.customerId, decision.replies);
-  if (decision.attention) {
+  const replies = await sendReplies(deps, inbound, claim.customerId, messageId, decision.replies);
+  if ('attention' in decision && decision.attention) {
     await deps.attention.markNeedsAttention(tenant.tenantId, claim.customerId, {
       reason: decision.attention,
-      at: sms.receivedAt,
-      summary: sms.body.slice(0, 140),
+      at: inbound.receivedAt,
+      summary: cutText(inbound.body, 140),
     });
   }
   await deps.events.publish(decision.events);
 
-  const inbound: Message = {
+  const stored: Message = {
     messageId,
     tenantId: tenant.tenantId,
     customerId: claim.customerId,
     timelineId: claim.timelineId,
     direction: 'inbound',
-    channel: 'sms',
-    to: sms.to,
-    from: sms.from,
-    body: sms.body,
+    channel: inbound.channel,
+    to: inbound.to,
+    from: inbound.from,
+    body: inbound.body,
+    ...(inbound.subject !== undefined && { subject: inbound.subject }),
     status: 'received',
-    statusHistory: [{ status: 'received', at: sms.receivedAt }],
+    statusHistory: [{ status: 'received', at: inbound.receivedAt }],
     effect: decision.effect,
-    inboundMessageId: sms.inboundMessageId,
-    createdAt: sms.receivedAt,
+    inboundMessageId: inbound.inboundMessageId,
+    createdAt: inbound.receivedAt,
   };
-  await deps.messages.putMessage(inbound);
-  // A customer chatting right now sees what they texted, and the answers, in the chat too.
+  await deps.messages.putMessage(stored);
+  // A customer chatting right now sees what they wrote, and the answers, in the chat too.
   if (decision.customer?.chat && deps.pushToChat) {
-    for (const message of [inbound, ...replies]) await deps.pushToChat(decision.customer, message);
+    for (const message of [stored, ...replies]) await deps.pushToChat(decision.customer, message);
   }
   return { status: 'processed', messageId, customerId: claim.customerId, effect: decision.effect };
+};
+
+/** A message from the tenant's own number or address is a loop: stored, never acted on, never answered. */
+const isOwnAddress = (inbound: InboundMessage) => {
+  const own = inbound.channel === 'sms' ? inbound.tenant.smsNumber : inbound.tenant.emailFrom;
+  return own !== undefined && own.toLowerCase() === inbound.from.toLowerCase();
+};
+
+/**
+ * Which customer the message belongs to (DESIGN section 7): an address may belong to several customers of one tenant
+ * (a joint account, a family phone). The message it answers decides first, then the customer with an open prompt
+ * the reply fits, then the one the address was given to last. Only a shared address costs more reads.
+ */
+const resolveCustomer = async (
+  deps: InboundDeps,
+  inbound: InboundMessage,
+): Promise<{ customerId?: string; all: string[] }> => {
+  const { tenant } = inbound;
+  const address = await deps.customers.getAddress(tenant.tenantId, inbound.channel, inbound.from);
+  const all = address?.customerIds ?? (address?.customerId ? [address.customerId] : []);
+  const chosen = await chooseCustomer(deps, inbound, all);
+  return { ...(chosen !== undefined && { customerId: chosen }), all };
+};
+
+const chooseCustomer = async (
+  deps: InboundDeps,
+  inbound: InboundMessage,
+  candidates: string[],
+): Promise<string | undefined> => {
+  const { tenant } = inbound;
+  if (candidates.length <= 1) return candidates[0];
+
+  const answering = inbound.answering;
+  if (answering?.messageId) {
+    const message = await deps.messages.getMessage(tenant.tenantId, answering.messageId);
+    if (message && candidates.includes(message.customerId)) return message.customerId;
+  }
+  const customers = (await Promise.all(candidates.map((id) => deps.customers.getCustomer(tenant.tenantId, id)))).filter(
+    (customer): customer is Customer => customer !== undefined,
+  );
+  if (answering?.providerMessageId) {
+    for (const customer of customers) {
+      const named = await findPromptByProviderId(deps, tenant.tenantId, customer, answering.providerMessageId);
+      if (named) return customer.customerId;
+    }
+  }
+  const classified = classifyKeyword(inbound.body);
+  if (classified.kind === 'reply') {
+    const now = deps.clock.now();
+    const fits = customers.filter((customer) => {
+      const match = matchPrompt({ customer, normalised: classified.normalised, messageId: '', now });
+      return match.kind === 'answer' || match.kind === 'ask_which';
+    });
+    if (fits.length === 1) return (fits[0] as Customer).customerId;
+  }
+  return candidates[0];
 };
 
 /** Reads the customer, decides, and writes the decision in one versioned update, again on a conflict. */
 const decideAndRecord = async (
   deps: InboundDeps,
-  sms: InboundSms,
+  inbound: InboundMessage,
   customerId: string,
   messageId: string,
-  classified: ReturnType<typeof classifyKeyword>,
-  consent: ConsentRecord | undefined,
+  classified: ClassifiedReply,
+  consent: { record: ConsentRecord; newest: boolean } | undefined,
   unknownSender: boolean,
 ): Promise<Decision & { customer: Customer | undefined }> => {
   for (let attempt = 0; attempt < 8; attempt++) {
     // The first read may be eventually consistent (half the cost); a retry after a conflict reads the latest.
-    const customer = await deps.customers.getCustomer(sms.tenant.tenantId, customerId, { consistent: attempt > 0 });
-    const decision = await decide(deps, sms, customer, messageId, classified, consent);
+    const customer = await deps.customers.getCustomer(inbound.tenant.tenantId, customerId, {
+      consistent: attempt > 0,
+    });
+    const context = await gather(deps, inbound, customer, messageId, classified, consent);
+    const decision = decide(context);
     const update: CustomerInboundUpdate = {
       ...decision.update,
       ...prune(customer, deps, deps.clock.now(), decision),
-      at: sms.receivedAt,
-      channel: 'sms',
-      ...(!customer && { create: { phone: sms.from, unknownSender } }),
+      at: inbound.receivedAt,
+      channel: inbound.channel,
+      // An existing customer's consent was set above, guarded by time; a new one starts with it.
+      ...(!customer && consent?.newest && { consent: { channel: inbound.channel, record: consent.record } }),
+      ...(!customer && {
+        create: {
+          ...(inbound.channel === 'sms' ? { phone: inbound.from } : { email: inbound.from }),
+          unknownSender,
+        },
+      }),
     };
     // Only a decision that read prompt state needs the version it read; the rest (timestamps, consent, pruning)
     // are safe to write over a concurrent change, so busy conversations do not contend.
     const readsPromptState = decision.update.answers !== undefined || decision.update.pendingQuestion !== undefined;
     const written = await deps.customers.updateCustomerAfterInbound(
-      sms.tenant.tenantId,
+      inbound.tenant.tenantId,
       customerId,
       update,
       readsPromptState ? (customer ? { version: customer.version } : 'absent') : 'any',
     );
     if (written) return { ...decision, customer };
-    await deps.sleep(5 + Math.random() * 20 * (attempt + 1));
+    await deps.sleep(Math.round(5 + Math.random() * 20 * (attempt + 1)));
   }
-  throw new ParleyError('internal', 'The customer kept changing under this inbound message');
+  throw new RetriesExhaustedError('the customer kept changing under this inbound message');
 };
 
 const prune = (customer: Customer | undefined, deps: InboundDeps, now: number, decision: Decision) => {
@@ -243,88 +331,131 @@ const prune = (customer: Customer | undefined, deps: InboundDeps, now: number, d
   };
 };
 
-const detail = (sms: InboundSms, customerId: string, messageId: string, extra: Record<string, unknown> = {}) => ({
-  tenantId: sms.tenant.tenantId,
-  customerId,
-  occurredAt: sms.receivedAt,
-  messageId,
-  ...extra,
-});
+/** Everything the rules read, fetched first so the rules themselves are synchronous and ordered. */
+interface RuleContext {
+  inbound: InboundMessage;
+  customer: Customer | undefined;
+  customerId: string;
+  messageId: string;
+  classified: ClassifiedReply;
+  consent: { record: ConsentRecord; newest: boolean } | undefined;
+  match: PromptMatch;
+  /** The tenant keyword's auto-reply, rendered (undefined when none or it cannot render). */
+  keywordReply: string | undefined;
+}
 
-const decide = async (
+const gather = async (
   deps: InboundDeps,
-  sms: InboundSms,
+  inbound: InboundMessage,
   customer: Customer | undefined,
   messageId: string,
-  classified: ReturnType<typeof classifyKeyword>,
-  consent: ConsentRecord | undefined,
-): Promise<Decision> => {
-  const { tenant } = sms;
-  const customerId = customer?.customerId ?? unknownSenderId(sms.from);
-  const base = (extra: Record<string, unknown> = {}) => detail(sms, customerId, messageId, extra);
-
-  switch (classified.kind) {
-    case 'opt_out':
-    case 'opt_in': {
-      const record = consent as ConsentRecord;
-      const optedOut = classified.kind === 'opt_out';
-      return {
-        effect: { type: optedOut ? 'opted_out' : 'opted_in', keyword: classified.keyword },
-        update: { consent: { channel: 'sms', record } },
-        replies: [
-          optedOut
-            ? `${tenant.name}: you are unsubscribed and will get no more messages. Reply START to resubscribe.`
-            : `${tenant.name}: you are subscribed again. Reply HELP for help, STOP to opt out.`,
-        ],
-        events: [
-          {
-            type: 'consent.changed',
-            detail: base({ channel: 'sms', status: record.status, keyword: classified.keyword }),
-          },
-        ],
-      };
-    }
-    case 'help':
-      return {
-        effect: { type: 'help', keyword: classified.keyword },
-        update: {},
-        replies: [tenant.helpText ?? `${tenant.name}: reply STOP to opt out, START to opt back in.`],
-        events: [],
-      };
-    case 'callback':
-    case 'chat':
-      // Acted on once the message is recorded (the decision may be re-run on a conflict).
-      return {
-        effect: { type: 'free_text' },
-        escalation: { kind: classified.kind, keyword: classified.keyword },
-        update: {},
-        replies: [],
-        events: [],
-      };
-    case 'reply':
-      break;
-  }
-
-  const normalised = classified.normalised;
-  const namedPromptId = await resolveNamedPrompt(deps, sms, customer);
-  const match = matchPrompt({
+  classified: ClassifiedReply,
+  consent: { record: ConsentRecord; newest: boolean } | undefined,
+): Promise<RuleContext> => {
+  const customerId = customer?.customerId ?? unknownSenderId(inbound.channel, inbound.from);
+  const context: RuleContext = {
+    inbound,
     customer,
-    normalised,
+    customerId,
+    messageId,
+    classified,
+    consent,
+    match: { kind: 'none' },
+    keywordReply: undefined,
+  };
+  if (classified.kind !== 'reply') return context;
+  const namedPromptId = await resolveNamedPrompt(deps, inbound, customer);
+  context.match = matchPrompt({
+    customer,
+    normalised: classified.normalised,
     messageId,
     now: deps.clock.now(),
     ...(namedPromptId !== undefined && { namedPromptId }),
   });
-  const promptEvent = (type: string, prompt: OpenPrompt, extra: Record<string, unknown>) => ({
-    type,
-    detail: base({
-      promptMessageId: prompt.messageId,
-      ...(prompt.reference !== undefined && { reference: prompt.reference }),
-      raw: sms.body,
-      channel: 'sms',
-      ...extra,
-    }),
-  });
+  const keyword = inbound.tenant.keywords?.[classified.normalised];
+  if (keyword?.autoReplyTemplate) {
+    const template = await deps.getTemplate(inbound.tenant.tenantId, keyword.autoReplyTemplate);
+    try {
+      if (template?.sms) context.keywordReply = renderTemplate(template.sms, { tenantName: inbound.tenant.name });
+    } catch {
+      // An auto-reply template that needs data it cannot have: the keyword still counts, without the reply.
+    }
+  }
+  return context;
+};
 
+const detail = <Extra extends object = Record<never, never>>(context: RuleContext, extra?: Extra) => ({
+  tenantId: context.inbound.tenant.tenantId,
+  customerId: context.customerId,
+  occurredAt: context.inbound.receivedAt,
+  messageId: context.messageId,
+  ...(extra as Extra),
+});
+
+const promptEvent = (context: RuleContext, prompt: OpenPrompt) => ({
+  ...detail(context),
+  promptMessageId: prompt.messageId,
+  ...(prompt.reference !== undefined && { reference: prompt.reference }),
+  raw: context.inbound.body,
+  channel: context.inbound.channel,
+});
+
+const nothing = { update: {}, replies: [], events: [] };
+
+/** DESIGN section 7, rules 1-2: consent, recorded by the caller before anything else. */
+const consentRule = (context: RuleContext): Decision | undefined => {
+  const { classified, inbound } = context;
+  if (classified.kind !== 'opt_out' && classified.kind !== 'opt_in') return undefined;
+  const { record, newest } = context.consent as { record: ConsentRecord; newest: boolean };
+  const optedOut = classified.kind === 'opt_out';
+  const name = inbound.tenant.name;
+  const effect = { type: optedOut ? 'opted_out' : 'opted_in', keyword: classified.keyword } as const;
+  // A keyword older than the consent already recorded (it arrived late) is kept in the conversation, nothing more.
+  if (!newest) return { ...nothing, effect };
+  return {
+    effect,
+    update: {},
+    replies: [
+      {
+        body: optedOut
+          ? `${name}: you are unsubscribed and will get no more messages. Reply START to resubscribe.`
+          : `${name}: you are subscribed again. Reply HELP for help, STOP to opt out.`,
+      },
+    ],
+    events: [
+      parleyEvent(
+        'consent.changed',
+        detail(context, { channel: inbound.channel, status: record.status, keyword: classified.keyword }),
+      ),
+    ],
+  };
+};
+
+/** Rule 3: HELP, INFO. */
+const helpRule = (context: RuleContext): Decision | undefined => {
+  const { classified, inbound } = context;
+  if (classified.kind !== 'help') return undefined;
+  const text = inbound.tenant.helpText ?? `${inbound.tenant.name}: reply STOP to opt out, START to opt back in.`;
+  return { ...nothing, effect: { type: 'help', keyword: classified.keyword }, replies: [{ body: text }] };
+};
+
+/** Rules 4-5: CALL and CHAT, acted on once the decision is recorded (it may be re-run on a conflict). */
+const escalationRule = (context: RuleContext): Decision | undefined => {
+  const { classified } = context;
+  if (classified.kind !== 'callback' && classified.kind !== 'chat') return undefined;
+  return {
+    ...nothing,
+    replies: [],
+    effect: { type: 'free_text' },
+    escalation: { kind: classified.kind, keyword: classified.keyword },
+  };
+};
+
+/** Rule 6: answers to prompts. */
+const promptRule = (context: RuleContext): Decision | undefined => {
+  const { match, inbound, customer, classified } = context;
+  if (classified.kind !== 'reply') return undefined;
+  const name = inbound.tenant.name;
   switch (match.kind) {
     case 'answer':
       return {
@@ -333,17 +464,17 @@ const decide = async (
           answers: {
             [match.prompt.messageId]: {
               answer: match.answer,
-              raw: sms.body,
-              at: sms.receivedAt,
-              channel: 'sms',
-              messageId,
+              raw: inbound.body,
+              at: inbound.receivedAt,
+              channel: inbound.channel,
+              messageId: context.messageId,
               ...(match.prompt.reference !== undefined && { reference: match.prompt.reference }),
             },
           },
           ...(customer?.pendingQuestion && { pendingQuestion: null }),
         },
         replies: [],
-        events: [promptEvent('prompt.answered', match.prompt, { answer: match.answer })],
+        events: [parleyEvent('prompt.answered', { ...promptEvent(context, match.prompt), answer: match.answer })],
       };
     case 'already_answered': {
       if (match.bySameMessage) {
@@ -351,175 +482,220 @@ const decide = async (
         // answer again, at least once, and change nothing.
         const previous = customer?.promptAnswers[match.promptMessageId];
         return {
+          ...nothing,
           effect: { type: 'prompt_answered', promptMessageId: match.promptMessageId, answer: previous?.answer ?? '' },
-          update: {},
-          replies: [],
           events: previous
             ? [
-                {
-                  type: 'prompt.answered',
-                  detail: base({
-                    promptMessageId: match.promptMessageId,
-                    ...(previous.reference !== undefined && { reference: previous.reference }),
-                    raw: previous.raw,
-                    channel: 'sms',
-                    answer: previous.answer,
-                  }),
-                },
+                parleyEvent('prompt.answered', {
+                  ...detail(context),
+                  promptMessageId: match.promptMessageId,
+                  ...(previous.reference !== undefined && { reference: previous.reference }),
+                  raw: previous.raw,
+                  channel: previous.channel,
+                  answer: previous.answer,
+                }),
               ]
             : [],
         };
       }
       return {
+        ...nothing,
         effect: { type: 'prompt_already_answered', promptMessageId: match.promptMessageId },
-        update: {},
-        replies: [`${tenant.name}: you have already answered this request.`],
-        events: [],
+        replies: [{ body: `${name}: you have already answered this request.` }],
       };
     }
     case 'expired':
       return {
+        ...nothing,
         effect: { type: 'prompt_expired', promptMessageId: match.prompt.messageId },
-        update: {},
-        replies: [`${tenant.name}: this request has expired, so your answer was not recorded. Reply HELP for help.`],
-        events: [promptEvent('prompt.expired', match.prompt, {})],
+        replies: [{ body: `${name}: this request has expired, so your answer was not recorded. Reply HELP for help.` }],
+        events: [parleyEvent('prompt.expired', promptEvent(context, match.prompt))],
       };
     case 'ask_which':
       return {
         effect: { type: 'prompt_question', candidates: match.candidates.map((p) => p.messageId) },
         update: {
           pendingQuestion: {
-            answerText: normalised,
+            answerText: classified.normalised,
             candidates: match.candidates.map((p) => p.messageId),
-            askedAt: sms.receivedAt,
+            askedAt: inbound.receivedAt,
           },
         },
-        replies: [whichQuestion(tenant.name, sms.body.trim(), match.candidates)],
+        replies: [{ body: whichQuestion(name, cutText(inbound.body.trim(), 20), match.candidates) }],
         events: [],
       };
     case 'hint':
       // A tenant keyword is not an attempt at an answer (rule 7 still applies).
-      if (tenant.keywords?.[normalised]) break;
+      if (inbound.tenant.keywords?.[classified.normalised]) return undefined;
       return {
+        ...nothing,
         effect: { type: 'prompt_hint', promptMessageId: match.prompt.messageId },
-        update: {},
-        replies: [`${tenant.name}: ${hintFor(match.prompt)}`],
-        events: [],
+        replies: [{ body: `${name}: ${hintFor(match.prompt)}` }],
       };
     case 'none':
-      break;
+      return undefined;
   }
+};
 
-  const keyword = tenant.keywords?.[normalised];
-  if (keyword) {
-    const replies: string[] = [];
-    if (keyword.autoReplyTemplate) {
-      const template = await deps.getTemplate(tenant.tenantId, keyword.autoReplyTemplate);
-      try {
-        if (template?.sms) replies.push(renderTemplate(template.sms, { tenantName: tenant.name }));
-      } catch {
-        // An auto-reply template that needs data it cannot have: the keyword still counts, without the reply.
-      }
-    }
-    return {
-      effect: { type: 'keyword', keyword: normalised },
-      update: {},
-      replies,
-      events: [{ type: 'keyword.received', detail: base({ keyword: normalised, raw: sms.body, channel: 'sms' }) }],
-    };
-  }
-
+/** Rule 7: the tenant's keywords. */
+const keywordRule = (context: RuleContext): Decision | undefined => {
+  const { classified, inbound } = context;
+  if (classified.kind !== 'reply' || !inbound.tenant.keywords?.[classified.normalised]) return undefined;
+  const keyword = classified.normalised;
   return {
-    effect: { type: 'free_text' },
-    update: {},
-    replies: [],
-    events: [{ type: 'message.received', detail: base({ channel: 'sms', body: sms.body }) }],
-    attention: 'free_text',
+    ...nothing,
+    effect: { type: 'keyword', keyword },
+    replies: context.keywordReply === undefined ? [] : [{ body: context.keywordReply }],
+    events: [
+      parleyEvent('keyword.received', detail(context, { keyword, raw: inbound.body, channel: inbound.channel })),
+    ],
   };
 };
 
-/**
- * Finds the open prompt previousPublishedMessageId names. With one open prompt there is nothing to tell apart;
- * with several, their messages are read to compare provider ids (the only case that reads more).
- */
-const resolveNamedPrompt = async (
-  deps: InboundDeps,
-  sms: InboundSms,
-  customer: Customer | undefined,
-): Promise<string | undefined> => {
-  const providerId = sms.previousPublishedMessageId;
-  if (!customer || !providerId) return undefined;
-  // One open prompt and nothing answered: nothing to tell apart, no read needed.
-  if (Object.keys(customer.promptAnswers).length === 0 && Object.keys(customer.openPrompts).length <= 1) {
-    return undefined;
+/** Rule 8: anything else reaches a person. */
+const freeTextRule = (context: RuleContext): Decision => ({
+  ...nothing,
+  effect: { type: 'free_text' },
+  events: [
+    parleyEvent('message.received', detail(context, { channel: context.inbound.channel, body: context.inbound.body })),
+  ],
+  attention: 'free_text',
+});
+
+/** DESIGN section 7, in order: the first rule that decides wins. */
+const rules = [consentRule, helpRule, escalationRule, promptRule, keywordRule];
+
+const decide = (context: RuleContext): Decision => {
+  for (const rule of rules) {
+    const decision = rule(context);
+    if (decision) return decision;
   }
+  return freeTextRule(context);
+};
+
+/** The prompt whose message the provider names, by comparing provider ids of the customer's prompt messages. */
+const findPromptByProviderId = async (
+  deps: InboundDeps,
+  tenantId: string,
+  customer: Customer,
+  providerId: string,
+): Promise<string | undefined> => {
   for (const prompt of Object.values(customer.openPrompts)) {
-    const message = await deps.messages.getMessageByClaim({
-      tenantId: sms.tenant.tenantId,
-      messageId: prompt.messageId,
-      customerId: customer.customerId,
-      timelineId: prompt.timelineId,
-      requestHash: '',
-      leaseUntil: 0,
-      createdAt: prompt.createdAt,
-    });
+    const message = await deps.messages.getMessageAt(tenantId, customer.customerId, prompt.timelineId);
     if (message?.providerMessageId === providerId) return prompt.messageId;
   }
   for (const id of Object.keys(customer.promptAnswers)) {
-    const message = await deps.messages.getMessage(sms.tenant.tenantId, id);
+    const message = await deps.messages.getMessage(tenantId, id);
     if (message?.providerMessageId === providerId) return id;
   }
   return undefined;
 };
 
-/** Auto-replies go out from the tenant's number and join the conversation; each is sent once per inbound id. */
-const sendReplies = async (deps: InboundDeps, sms: InboundSms, customerId: string, texts: string[]) => {
+/**
+ * Finds the open prompt the inbound message names. With one open prompt there is nothing to tell apart; with
+ * several, their messages are read to compare provider ids (the only case that reads more).
+ */
+const resolveNamedPrompt = async (
+  deps: InboundDeps,
+  inbound: InboundMessage,
+  customer: Customer | undefined,
+): Promise<string | undefined> => {
+  const answering = inbound.answering;
+  if (!customer || !answering) return undefined;
+  if (answering.messageId !== undefined) {
+    const id = answering.messageId;
+    if (customer.openPrompts[id] || customer.promptAnswers[id]) return id;
+  }
+  const providerId = answering.providerMessageId;
+  if (!providerId) return undefined;
+  // One open prompt and nothing answered: nothing to tell apart, no read needed.
+  if (Object.keys(customer.promptAnswers).length === 0 && Object.keys(customer.openPrompts).length <= 1) {
+    return undefined;
+  }
+  return findPromptByProviderId(deps, inbound.tenant.tenantId, customer, providerId);
+};
+
+/**
+ * Replies go out on the channel the message came in on, through the one outbound path, at least once: each is
+ * claimed by (inbound id, index) right before its provider call, so a redelivery sends what a crash or a throttle
+ * left unsent and nothing that went (DESIGN sections 7 and 11). A reply the provider did not take fails the inbound
+ * message, which is delivered again.
+ */
+const sendReplies = async (
+  deps: InboundDeps,
+  inbound: InboundMessage,
+  customerId: string,
+  inboundMessageId: string,
+  replies: Reply[],
+): Promise<Message[]> => {
+  const { tenant } = inbound;
   const sent: Message[] = [];
-  let index = 0;
-  for (const body of texts) {
+  for (const [index, reply] of replies.entries()) {
     const now = deps.clock.now();
-    const claim = {
-      tenantId: sms.tenant.tenantId,
-      messageId: newMessageId(sms.tenant.tenantId, `reply:${sms.inboundMessageId}:${index++}`),
+    let claim: MessageClaim = {
+      tenantId: tenant.tenantId,
+      messageId: newMessageId(tenant.tenantId, `reply:${inbound.inboundMessageId}:${index}`),
       customerId,
       timelineId: newTimelineId(now),
       requestHash: 'auto-reply',
       leaseUntil: now + deps.claimLeaseMs,
       createdAt: iso(now),
     };
+    let mayHaveBeenSent = false;
     const claimed = await deps.messages.claimMessage(claim);
-    if (!claimed.claimed) continue;
-    const message: Message = {
+    if (!claimed.claimed) {
+      const existing = claimed.existing;
+      const stored = await deps.messages.getMessageByClaim(existing);
+      if (stored) {
+        sent.push(stored);
+        continue;
+      }
+      if (existing.leaseUntil > now) throw new InboundInProgressError();
+      const takeover = { ...existing, leaseUntil: now + deps.claimLeaseMs };
+      if (!(await deps.messages.renewClaim(takeover, existing.leaseUntil))) throw new InboundInProgressError();
+      claim = takeover;
+      mayHaveBeenSent = true;
+    }
+    const draft: Message = {
       messageId: claim.messageId,
-      tenantId: sms.tenant.tenantId,
+      tenantId: tenant.tenantId,
       customerId,
       timelineId: claim.timelineId,
       direction: 'outbound',
-      channel: 'sms',
-      to: sms.from,
-      from: sms.tenant.smsNumber,
-      body,
-      status: 'queued',
-      statusHistory: [{ status: 'queued', at: claim.createdAt }],
-      inReplyTo: newMessageId(sms.tenant.tenantId, `inbound:${sms.inboundMessageId}`),
+      channel: inbound.channel,
+      to: inbound.from,
+      from: inbound.channel === 'sms' ? tenant.smsNumber : (tenant.emailFrom ?? inbound.to),
+      body: reply.body,
+      ...(inbound.channel === 'email' && { subject: replySubject(inbound) }),
+      status: 'sending',
+      statusHistory: [],
+      origin: 'reply',
+      inReplyTo: inboundMessageId,
       createdAt: claim.createdAt,
     };
+    const progress = { handedToProvider: false };
     try {
-      const { providerMessageId } = await deps.sms.sendSms({ to: sms.from, from: sms.tenant.smsNumber, body });
-      message.status = 'sent';
-      message.providerMessageId = providerMessageId;
-      message.statusHistory.push({ status: 'sent', at: iso(deps.clock.now()) });
+      // A reply answers the customer's own message: it goes even to an opted-out address (the STOP confirmation,
+      // HELP), as carriers require. Too long or refused, it is recorded `failed` with `message.failed`.
+      const delivered = await deliver(deps, draft, {
+        recordRefusals: true,
+        ignoreConsent: true,
+        announce: 'failures',
+        mayHaveBeenSent,
+        progress,
+      });
+      sent.push(delivered.message);
     } catch (error) {
-      // The reply is recorded as failed, visibly: the inbound message itself is still handled.
-      message.status = 'failed';
-      message.failure = {
-        code: (error as ParleyError).code ?? 'provider_unavailable',
-        reason: (error as Error).message,
-      };
-      message.statusHistory.push({ status: 'failed', at: iso(deps.clock.now()), reason: (error as Error).message });
+      if (!progress.handedToProvider || error instanceof ProviderUnavailableError) {
+        await deps.messages.releaseClaim(claim);
+      }
+      throw error;
     }
-    await deps.messages.putMessage(message);
-    sent.push(message);
   }
   return sent;
+};
+
+const replySubject = (inbound: InboundMessage) => {
+  const subject = inbound.subject?.trim() || inbound.tenant.name;
+  return /^re:/i.test(subject) ? subject : `Re: ${subject}`;
 };

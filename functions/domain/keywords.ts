@@ -48,7 +48,12 @@ export type Classified =
  * The channel-level keywords, which apply whatever the customer's state. Everything else is a `reply`, read
  * against the customer's open prompts and the tenant's keywords by the inbound use case.
  */
-export const classifyKeyword = (text: string): Classified => {
+export const classifyKeyword = (text: string, subject?: string): Classified => {
+  // An email's subject can opt out too (DESIGN section 12): "STOP" or "Unsubscribe" with any body.
+  if (subject !== undefined) {
+    const subjectWord = (normaliseReply(subject).split(' ')[0] ?? '').replace(/[.!?,;:]+$/u, '');
+    if (optOutWords.has(subjectWord)) return { kind: 'opt_out', keyword: subjectWord };
+  }
   const normalised = normaliseReply(text);
   const firstWord = (normalised.split(' ')[0] ?? '').replace(/[.!?,;:]+$/u, '');
   if (optOutWords.has(firstWord)) return { kind: 'opt_out', keyword: firstWord };
@@ -63,6 +68,3 @@ export const classifyKeyword = (text: string): Classified => {
 /** A confirm prompt's answer, if the reply is one. */
 export const confirmAnswer = (normalised: string): 'yes' | 'no' | undefined =>
   yesWords.has(normalised) ? 'yes' : noWords.has(normalised) ? 'no' : undefined;
-
-/** Short tokens that look like an attempt at answering a prompt (for a hint rather than silence). */
-export const looksLikeAnswer = (normalised: string): boolean => /^[A-Z0-9]{1,3}$/.test(normalised);

@@ -1,14 +1,27 @@
 /** Parley's own types: what the domain reads and writes, independent of DynamoDB's item shapes. */
 
-import type { Scope } from '../routes.ts';
 import type { ErrorCode } from './errors.ts';
+import type { Scope } from './scopes.ts';
 
 export type Channel = 'sms' | 'email';
 /** Where a message was exchanged: the addressable channels, and chat. */
 export type MessageChannel = Channel | 'chat';
 export type Urgency = 'critical' | 'high' | 'normal' | 'low';
 export type Category = 'transactional' | 'marketing';
-export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'rejected' | 'received';
+/**
+ * DESIGN section 5. `sending`: handed to the provider now (the claim's lease covers it); `unknown`: the provider may
+ * or may not have taken it (section 11), never sent again by Parley.
+ */
+export type MessageStatus =
+  | 'scheduled'
+  | 'queued'
+  | 'sending'
+  | 'sent'
+  | 'delivered'
+  | 'failed'
+  | 'unknown'
+  | 'cancelled'
+  | 'received';
 
 export interface Tenant {
   tenantId: string;
@@ -120,7 +133,9 @@ export type InboundEffect =
   | { type: 'prompt_question'; candidates: string[] }
   | { type: 'prompt_hint'; promptMessageId: string }
   | { type: 'keyword'; keyword: string }
-  | { type: 'free_text' };
+  | { type: 'free_text' }
+  /** Never acted on or answered: a message from the tenant's own number or address (a loop). */
+  | { type: 'ignored'; reason: 'own_address' };
 
 export interface Template {
   name: string;
@@ -141,6 +156,18 @@ export interface StatusChange {
   at: string;
   reason?: string;
 }
+
+/** Why Parley sent a message itself, as an answer to the customer's own message (DESIGN section 7). */
+export type ReplyKind =
+  | 'consent_confirmation'
+  | 'help'
+  | 'prompt_expired'
+  | 'prompt_already_answered'
+  | 'prompt_question'
+  | 'prompt_hint'
+  | 'keyword_reply'
+  | 'callback_ack'
+  | 'chat_link';
 
 /** What a send answered, kept so an idempotent replay can answer the same thing. */
 export interface StoredResponse {
@@ -179,6 +206,8 @@ export interface Message {
   inboundMessageId?: string;
   /** Outbound auto-replies: the inbound message they answer. */
   inReplyTo?: string;
+  /** Outbound: who wrote it (a backend's send, an agent, or Parley answering the customer). */
+  origin?: 'send' | 'agent' | 'reply';
   createdAt: string;
   response?: StoredResponse;
 }

@@ -1,4 +1,4 @@
-import { confirmAnswer, looksLikeAnswer } from './keywords.ts';
+import { confirmAnswer } from './keywords.ts';
 import type { Customer, OpenPrompt } from './model.ts';
 
 /**
@@ -67,11 +67,11 @@ export const matchPrompt = (input: MatchInput): PromptMatch => {
     const prompt = customer.openPrompts[named];
     if (prompt) {
       const answer = answerFor(prompt, normalised);
-      if (Date.parse(prompt.expiresAt) <= now && (answer !== undefined || looksLikeAnswer(normalised))) {
+      if (Date.parse(prompt.expiresAt) <= now && (answer !== undefined || answerForAny(normalised))) {
         return { kind: 'expired', prompt };
       }
       if (answer !== undefined) return { kind: 'answer', prompt, answer };
-      if (looksLikeAnswer(normalised)) return { kind: 'hint', prompt };
+      if (answerForAny(normalised)) return { kind: 'hint', prompt };
     }
   }
 
@@ -81,7 +81,7 @@ export const matchPrompt = (input: MatchInput): PromptMatch => {
     return { kind: 'answer', prompt, answer: answerFor(prompt, normalised) as string };
   }
   if (fitting.length > 1) return { kind: 'ask_which', candidates: fitting };
-  if (live.length > 0 && looksLikeAnswer(normalised)) return { kind: 'hint', prompt: live[0] as OpenPrompt };
+  if (live.length > 0 && answerForAny(normalised)) return { kind: 'hint', prompt: live[0] as OpenPrompt };
 
   // No live prompt: an answer to one that expired is told so.
   const expired = prompts
@@ -92,8 +92,12 @@ export const matchPrompt = (input: MatchInput): PromptMatch => {
   return { kind: 'none' };
 };
 
+/**
+ * What reads as an attempt at an answer (told "already answered", "expired", or hinted at): Y/N, or a single key or
+ * number. BAL, OK or HI are still read as a keyword or free text (DESIGN section 7), never swallowed.
+ */
 const answerForAny = (normalised: string): boolean =>
-  confirmAnswer(normalised) !== undefined || looksLikeAnswer(normalised);
+  confirmAnswer(normalised) !== undefined || /^(?:[A-Z]|\d{1,3})$/.test(normalised);
 
 /** The hint for a reply that looks like an answer but fits no option. */
 export const hintFor = (prompt: OpenPrompt): string =>

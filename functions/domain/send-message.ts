@@ -1,6 +1,6 @@
 import type { SendMessageRequest } from './contact-schemas.ts';
 import { syncAddresses } from './customers.ts';
-import { ParleyError, ProviderRejectedError, ProviderUnavailableError } from './errors.ts';
+import { ParleyError, ProviderUnavailableError } from './errors.ts';
 import { fingerprint, newMessageId, newTimelineId } from './ids.ts';
 import type {
   Channel,
@@ -14,30 +14,22 @@ import type {
   Template,
   Tenant,
 } from './model.ts';
-import type { Clock, CustomerStore, EmailSender, EventPublisher, MessageStore, SmsSender } from './ports.ts';
+import { type Delivered, deliver, type OutboundDeps } from './outbound.ts';
+import type { CustomerStore, MessageStore } from './ports.ts';
 import { expiredPromptKeepMs, maxOpenPrompts } from './prompt-policy.ts';
 import { chooseChannel } from './routing.ts';
 import { countSegments } from './segments.ts';
 import { type RenderedContent, renderContent } from './templates.ts';
+import { cutText } from './text.ts';
 
-export interface SendDeps {
+export interface SendDeps extends OutboundDeps {
   getTemplate(tenantId: string, name: string): Promise<Template | undefined>;
   customers: CustomerStore;
   messages: MessageStore;
-  sms: SmsSender;
-  email: EmailSender;
-  events: EventPublisher;
-  clock: Clock;
-  /** The Reply-To address for an email, carrying a signed conversation token. */
-  replyAddress(tenantId: string, messageId: string): string;
-  maxSmsSegments: number;
-  /** How long a claim protects an in-flight send before a retry may take it over. */
+  /** How long a claim protects an in-flight send before a retry may take it over (beyond the function timeout). */
   claimLeaseMs: number;
-  /** How a duplicate waits for the first attempt to finish. */
+  /** How a duplicate waits for the first attempt to finish before answering 429 (a few seconds at most). */
   replayPoll: { intervalMs: number; attempts: number };
-  sleep(ms: number): Promise<void>;
-  /** Shows a sent message in the customer's connected chat, if they have one open (optional). */
-  pushToChat?(customer: Customer, message: Message): Promise<unknown>;
 }
 
 export interface SendResult {
@@ -46,14 +38,21 @@ export interface SendResult {
   replayed: boolean;
   messageId: string;
   channel?: MessageChannel;
+  /** The delivery's outcome (absent on a replay). */
+  status?: Delivered['status'];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 const errorBody = (error: ParleyError) => ({ error: { code: error.code, message: error.message } });
 
-const resolveContent = async (deps: SendDeps, tenantId: string, request: SendMessageRequest) => {
-  if (request.body) return renderContent(request.body, {});
+const resolveContent = async (
+  deps: SendDeps,
+  tenantId: string,
+  request: SendMessageRequest,
+): Promise<RenderedContent> => {
+  // A literal body is the backend's own text, sent as given: no template syntax is read in it.
+  if (request.body) return structuredClone(request.body) as RenderedContent;
   const name = request.template as string;
   const template = await deps.getTemplate(tenantId, name);
   if (!template) throw new ParleyError('unknown_template', `No template named '${name}'`);
@@ -101,18 +100,52 @@ export const sendMessage = async (
   if ('replay' in outcome) return outcome.replay;
   claim = outcome.claim;
 
-  const state: DeliveryState = { handedToProvider: false };
+  const state: DeliveryState = {};
+  const progress = { handedToProvider: false };
   try {
-    const result = await deliver(deps, state, tenant, request, claim, content, smsSegments);
-    if (result.statusCode >= 400) await closePrompt(deps, tenant, state);
-    return result;
+    const accepted = await accept(deps, state, tenant, request, claim, content, smsSegments);
+    const delivered = await deliver(deps, accepted.message, {
+      customer: accepted.customer,
+      response: sendResponse,
+      progress,
+      mayHaveBeenSent: outcome.takenOver,
+    });
+    if (delivered.status === 'failed') await closePrompt(deps, tenant, state);
+    const response = delivered.message.response as StoredResponse;
+    return {
+      statusCode: response.statusCode,
+      body: response.body,
+      replayed: false,
+      messageId: delivered.message.messageId,
+      channel: delivered.message.channel,
+      status: delivered.status,
+    };
   } catch (error) {
-    if (!state.handedToProvider) await closePrompt(deps, tenant, state);
-    // Nothing went out: release the claim so the backend's retry can go through. Once the provider took the
-    // message, the claim stays (a retry after its lease may resend: at least once, never silently lost).
-    if (!state.handedToProvider) await deps.messages.releaseClaim(claim);
+    // Nothing went out (refused before the call, or provably not taken): close the prompt and release the claim so
+    // the backend's retry can go through. Once the provider may have it, the claim stays: a retry after its lease
+    // records the message as `unknown` and never sends it again (DESIGN section 11).
+    if (!progress.handedToProvider || error instanceof ProviderUnavailableError) {
+      await closePrompt(deps, tenant, state);
+      await deps.messages.releaseClaim(claim);
+    }
     throw error;
   }
+};
+
+/** What the API answers for a send, kept on the message so every replay answers the same. */
+const sendResponse = ({ status, message, error }: Delivered): StoredResponse => {
+  if (status === 'failed' && error) return { statusCode: error.status, body: errorBody(error) };
+  return {
+    statusCode: 202,
+    body: {
+      messageId: message.messageId,
+      customerId: message.customerId,
+      channel: message.channel,
+      status,
+      ...(message.segments !== undefined && { segments: message.segments }),
+      ...(message.fallbackReason !== undefined && { fallbackReason: message.fallbackReason }),
+    },
+  };
 };
 
 /**
@@ -145,12 +178,19 @@ const closePrompt = async (deps: SendDeps, tenant: Tenant, state: DeliveryState)
   await deps.customers.dropOpenPrompts(tenant.tenantId, state.openedPrompt.customerId, [state.openedPrompt.messageId]);
 };
 
-type ClaimOutcome = { claim: MessageClaim } | { replay: SendResult };
+type ClaimOutcome = { claim: MessageClaim; takenOver: boolean } | { replay: SendResult };
 
+/**
+ * Claims the message id, or answers what the first attempt answered. A duplicate that finds the first attempt still
+ * in progress waits a few seconds at most, then answers 429 with `Retry-After`; one that finds it dead (its lease ran
+ * out, no message stored) takes the claim over, and the message is recorded as `unknown`: the first attempt may have
+ * reached the provider.
+ */
 const claimOrReplay = async (deps: SendDeps, claim: MessageClaim): Promise<ClaimOutcome> => {
-  for (let attempt = 0; attempt <= deps.replayPoll.attempts; attempt++) {
+  let leaseUntil = claim.leaseUntil;
+  for (let turn = 0; turn < 3; turn++) {
     const result = await deps.messages.claimMessage(claim);
-    if (result.claimed) return { claim };
+    if (result.claimed) return { claim, takenOver: false };
     const existing = result.existing;
     if (existing.requestHash !== claim.requestHash || existing.customerId !== claim.customerId) {
       throw new ParleyError(
@@ -158,53 +198,66 @@ const claimOrReplay = async (deps: SendDeps, claim: MessageClaim): Promise<Claim
         'This Idempotency-Key was already used with a different request body',
       );
     }
-    const replay = await waitForFirstAttempt(deps, existing);
-    if (replay) return { replay };
-    const current = await deps.messages.getClaim(existing.tenantId, existing.messageId);
+    const waited = await waitForFirstAttempt(deps, existing);
+    if ('replay' in waited) return waited;
     // Released (the first attempt failed before sending): claim it afresh on the next turn.
-    if (!current) continue;
+    if (!waited.claim) continue;
+    const current = waited.claim;
+    leaseUntil = current.leaseUntil;
     // Still leased: the first attempt is alive but slow. Never send beside it.
     if (current.leaseUntil > deps.clock.now()) break;
-    // The first attempt died holding the claim: take it over, keeping its message id and timeline position.
     const takeover = { ...current, leaseUntil: deps.clock.now() + deps.claimLeaseMs };
-    if (await deps.messages.renewClaim(takeover, current.leaseUntil)) return { claim: takeover };
+    if (await deps.messages.renewClaim(takeover, current.leaseUntil)) return { claim: takeover, takenOver: true };
   }
-  throw new ParleyError('rate_limited', 'A send with this Idempotency-Key is still in progress; retry shortly');
+  const retryAfterSeconds = Math.min(30, Math.max(1, Math.ceil((leaseUntil - deps.clock.now()) / 1000)));
+  throw new ParleyError('rate_limited', 'A send with this Idempotency-Key is still in progress; retry shortly', {
+    retryAfterSeconds,
+  });
 };
 
-/** Polls until the first attempt stored its answer; undefined when its claim was released or its lease ran out. */
-const waitForFirstAttempt = async (deps: SendDeps, existing: MessageClaim): Promise<SendResult | undefined> => {
+/**
+ * Polls until the first attempt stored its answer, within the poll budget. Gives back the replay, or the claim as it
+ * is now (undefined when released), for the caller to decide.
+ */
+const waitForFirstAttempt = async (
+  deps: SendDeps,
+  existing: MessageClaim,
+): Promise<{ replay: SendResult } | { claim: MessageClaim | undefined }> => {
   let claim: MessageClaim | undefined = existing;
   for (let attempt = 0; attempt < deps.replayPoll.attempts; attempt++) {
     const message = await deps.messages.getMessageByClaim(claim);
     if (message?.response) {
-      const result: SendResult = {
-        statusCode: message.response.statusCode,
-        body: message.response.body,
-        replayed: true,
-        messageId: message.messageId,
-        channel: message.channel,
+      return {
+        replay: {
+          statusCode: message.response.statusCode,
+          body: message.response.body,
+          replayed: true,
+          messageId: message.messageId,
+          channel: message.channel,
+          ...((message.status === 'sent' || message.status === 'failed' || message.status === 'unknown') && {
+            status: message.status,
+          }),
+        },
       };
-      return result;
     }
-    if (claim.leaseUntil <= deps.clock.now()) return undefined;
+    if (claim.leaseUntil <= deps.clock.now()) return { claim };
     await deps.sleep(deps.replayPoll.intervalMs);
     claim = await deps.messages.getClaim(existing.tenantId, existing.messageId);
-    if (!claim) return undefined;
+    if (!claim) return { claim: undefined };
   }
-  return undefined;
+  return { claim };
 };
 
 interface DeliveryState {
-  handedToProvider: boolean;
   /** The prompt this send opened on the customer, to close again if the send does not go out. */
   openedPrompt?: { customerId: string; messageId: string };
 }
 
-/** The start of a message, to tell prompts apart in "which one?" questions. */
-const summarise = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
+/** The start of a message, to tell prompts apart in "which one?" questions (cut on whole characters). */
+const summarise = (text: string): string => cutText(text, 60);
 
-const deliver = async (
+/** Accepting a send: the customer (and the prompt it opens), pruning, and the channel. */
+const accept = async (
   deps: SendDeps,
   state: DeliveryState,
   tenant: Tenant,
@@ -212,7 +265,7 @@ const deliver = async (
   claim: MessageClaim,
   content: RenderedContent,
   smsSegments: ReturnType<typeof countSegments> | undefined,
-): Promise<SendResult> => {
+): Promise<{ message: Message; customer: Customer }> => {
   const nowIso = iso(deps.clock.now());
   const prompt = promptSpec(request, Date.parse(claim.createdAt));
   // The prompt opens in the customer write the send makes anyway, so an inbound reply finds it in one read.
@@ -262,30 +315,7 @@ const deliver = async (
   if (choice.fallbackReason) message.fallbackReason = choice.fallbackReason;
   if (prompt) message.prompt = prompt;
 
-  let providerMessageId: string;
-  try {
-    ({ providerMessageId } =
-      choice.channel === 'sms'
-        ? await deps.sms.sendSms({ to: message.to, from: message.from, body: message.body })
-        : await deps.email.sendEmail({
-            to: message.to,
-            from: message.from,
-            replyTo: deps.replyAddress(tenant.tenantId, message.messageId),
-            subject: message.subject as string,
-            text: message.body,
-            ...(message.html !== undefined && { html: message.html }),
-          }));
-  } catch (error) {
-    if (error instanceof ProviderRejectedError) {
-      return await recordOutcome(deps, state, message, { status: 'failed', error });
-    }
-    if (error instanceof ParleyError) throw error;
-    throw new ProviderUnavailableError(error);
-  }
-  const result = await recordOutcome(deps, state, message, { status: 'sent', providerMessageId });
-  // The customer is chatting right now: the message joins the chat too (the customer image came with the write).
-  if (customer.chat && deps.pushToChat) await deps.pushToChat(customer, message);
-  return result;
+  return { message, customer };
 };
 
 const draftMessage = (
@@ -304,8 +334,9 @@ const draftMessage = (
     timelineId: claim.timelineId,
     direction: 'outbound' as const,
     channel,
-    status: 'queued' as const,
-    statusHistory: [{ status: 'queued' as const, at: claim.createdAt }],
+    status: 'sending' as const,
+    statusHistory: [],
+    origin: 'send' as const,
     urgency: request.urgency,
     category: request.category,
     createdAt: claim.createdAt,
@@ -329,62 +360,5 @@ const draftMessage = (
     subject: email.subject,
     body: email.text,
     ...(email.html !== undefined && { html: email.html }),
-  };
-};
-
-type Outcome = { status: 'sent'; providerMessageId: string } | { status: 'failed'; error: ProviderRejectedError };
-
-const recordOutcome = async (
-  deps: SendDeps,
-  state: DeliveryState,
-  message: Message,
-  outcome: Outcome,
-): Promise<SendResult> => {
-  state.handedToProvider = true;
-  const at = iso(deps.clock.now());
-  let response: StoredResponse;
-  if (outcome.status === 'sent') {
-    message.status = 'sent';
-    message.providerMessageId = outcome.providerMessageId;
-    message.statusHistory.push({ status: 'sent', at });
-    response = {
-      statusCode: 202,
-      body: {
-        messageId: message.messageId,
-        customerId: message.customerId,
-        channel: message.channel,
-        status: 'sent',
-        ...(message.segments !== undefined && { segments: message.segments }),
-        ...(message.fallbackReason !== undefined && { fallbackReason: message.fallbackReason }),
-      },
-    };
-  } else {
-    message.status = 'failed';
-    message.failure = { code: outcome.error.code, reason: outcome.error.message };
-    message.statusHistory.push({ status: 'failed', at, reason: outcome.error.message });
-    response = { statusCode: outcome.error.status, body: errorBody(outcome.error) };
-  }
-  message.response = response;
-  await deps.messages.putMessage(message);
-  await deps.events.publish([
-    {
-      type: outcome.status === 'sent' ? 'message.sent' : 'message.failed',
-      detail: {
-        tenantId: message.tenantId,
-        customerId: message.customerId,
-        occurredAt: at,
-        messageId: message.messageId,
-        ...(message.reference !== undefined && { reference: message.reference }),
-        channel: message.channel,
-        ...(outcome.status === 'failed' && { reason: outcome.error.message }),
-      },
-    },
-  ]);
-  return {
-    statusCode: response.statusCode,
-    body: response.body,
-    replayed: false,
-    messageId: message.messageId,
-    channel: message.channel,
   };
 };

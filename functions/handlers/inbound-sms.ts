@@ -5,16 +5,16 @@ import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
+import { parseInboundSms, UnprocessableInboundError } from '../adapters/sms/sns-inbound.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
 import { escalateFromSms, pushToChat } from '../domain/escalation.ts';
-import { handleInboundSms, type InboundDeps } from '../domain/inbound-sms.ts';
+import { handleInbound, type InboundDeps } from '../domain/inbound.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
 import { answerKeepMs, expiredPromptKeepMs } from '../domain/prompt-policy.ts';
-import { inboundSmsPayloadSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { reportingPublisher } from './http/events.ts';
 import { publishMetrics } from './http/http-handler.ts';
@@ -25,6 +25,7 @@ const config = {
   eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
   deadLetterQueueUrl: requireEnv('PARLEY_DEAD_LETTER_QUEUE_URL'),
   cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
+  maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
 };
 
 const store = new DynamoStore(config.tableName);
@@ -42,7 +43,12 @@ const deps: InboundDeps = {
   customers: store,
   messages: store,
   attention: store,
-  sms,
+  // Replies go out on the channel a message came in on; this function is given only what its channels need.
+  senders: { sms, email: { sendEmail: () => Promise.reject(new Error('inbound-sms sends no email')) } },
+  replyAddress: () => {
+    throw new Error('inbound-sms sends no email');
+  },
+  maxSmsSegments: config.maxSmsSegments,
   events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
   clock: { now: () => Date.now() },
   getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
@@ -50,7 +56,7 @@ const deps: InboundDeps = {
   answerKeepMs,
   claimLeaseMs: 30_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  escalate: (input) => escalateFromSms(escalation.deps, input),
+  escalate: ({ channel: _channel, ...input }) => escalateFromSms(escalation.deps, input),
   // A customer who texts while chatting sees it in the chat too (when this function may push to the chat API).
   ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && {
     pushToChat: (customer, message) =>
@@ -66,49 +72,23 @@ const tenantFor = (number: string) =>
     return tenantId === undefined ? undefined : store.getTenant(tenantId);
   });
 
-/** A record that can never be processed: kept whole on the dead-letter queue, logged masked, not retried. */
-class UnprocessableError extends Error {}
-
-const parseRecord = (record: SNSEventRecord) => {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(record.Sns.Message);
-  } catch {
-    throw new UnprocessableError('Message is not JSON');
-  }
-  const parsed = inboundSmsPayloadSchema.safeParse(payload);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new UnprocessableError(`invalid payload (${fields.join('; ')})`);
-  }
-  return parsed.data;
-};
-
 const processRecord = async (record: SNSEventRecord) => {
   try {
-    const payload = parseRecord(record);
-    const tenant = await tenantFor(payload.destinationNumber);
-    if (!tenant) throw new UnprocessableError('no tenant has this destination number');
-    const outcome = await handleInboundSms(deps, {
-      tenant,
-      from: payload.originationNumber,
-      to: payload.destinationNumber,
-      body: payload.messageBody,
-      inboundMessageId: payload.inboundMessageId,
-      ...(payload.previousPublishedMessageId && { previousPublishedMessageId: payload.previousPublishedMessageId }),
-      receivedAt: new Date(Date.parse(record.Sns.Timestamp) || Date.now()).toISOString(),
-    });
+    const inbound = parseInboundSms(record);
+    const tenant = await tenantFor(inbound.to);
+    if (!tenant) throw new UnprocessableInboundError('no tenant has this destination number');
+    const outcome = await handleInbound(deps, { ...inbound, tenant });
     logger.info('inbound sms handled', {
       tenantId: tenant.tenantId,
-      from: maskPhone(payload.originationNumber),
-      body: describeBody(payload.messageBody),
+      from: maskPhone(inbound.from),
+      body: describeBody(inbound.body),
       status: outcome.status,
       effect: outcome.effect?.type,
       messageId: outcome.messageId,
     });
     metrics.addMetric(outcome.status === 'duplicate' ? 'InboundDuplicates' : 'InboundProcessed', 'Count', 1);
   } catch (error) {
-    if (!(error instanceof UnprocessableError)) throw error;
+    if (!(error instanceof UnprocessableInboundError)) throw error;
     logger.error('inbound sms dead-lettered', { reason: error.message, snsMessageId: record.Sns.MessageId });
     metrics.addMetric('InboundDeadLettered', 'Count', 1);
     await deadLetters.send({ reason: error.message, source: 'inbound-sms', payload: JSON.stringify(record) });

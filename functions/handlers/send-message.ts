@@ -33,27 +33,28 @@ const store = new DynamoStore(config.tableName);
 const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
 
+// One pusher per container: a push must not build an SDK client.
+const pusher = wsCallbackUrl ? new ApiGatewayPusher(() => wsCallbackUrl) : undefined;
+
 const deps: SendDeps = {
   getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
   customers: store,
   messages: store,
-  sms: new SnsSmsSender(),
-  email: new SesEmailSender(config.sesConfigurationSet),
+  senders: { sms: new SnsSmsSender(), email: new SesEmailSender(config.sesConfigurationSet) },
   events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
   clock: { now: () => Date.now() },
   replyAddress: (tenantId, messageId) =>
     `reply+${createReplyToken(tokenSecret, tenantId, messageId)}@${config.replyDomain}`,
   maxSmsSegments: config.maxSmsSegments,
   claimLeaseMs: 30_000,
-  replayPoll: { intervalMs: 100, attempts: 100 },
+  // A duplicate waits at most about 3 s for the first attempt, well inside the function's timeout, then gets a 429.
+  replayPoll: { intervalMs: 100, attempts: 30 },
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  ...(wsCallbackUrl && {
+  ...(pusher && {
     pushToChat: (customer, message) =>
-      pushToChat(
-        { pusher: new ApiGatewayPusher(() => wsCallbackUrl), store, events: deps.events, clock: deps.clock },
-        customer,
-        message,
-      ).catch((error: unknown) => logger.warn('chat push failed', { error: error as Error })),
+      pushToChat({ pusher, store, events: deps.events, clock: deps.clock }, customer, message).catch((error: unknown) =>
+        logger.warn('chat push failed', { error: error as Error }),
+      ),
   }),
 };
 
@@ -72,9 +73,14 @@ const send = async (request: HttpRequest) => {
     status: result.statusCode,
     channel: result.channel,
     replayed: result.replayed,
+    outcome: result.status,
     to: maskAddress(body.to?.phone ?? body.to?.email),
   });
-  if (!result.replayed) metrics.addMetric(result.statusCode < 300 ? 'MessagesSent' : 'MessagesFailed', 'Count', 1);
+  if (!result.replayed) {
+    const metric =
+      result.status === 'unknown' ? 'MessagesUnknown' : result.statusCode < 300 ? 'MessagesSent' : 'MessagesFailed';
+    metrics.addMetric(metric, 'Count', 1);
+  }
   return json(result.statusCode, result.body, result.replayed ? { 'idempotent-replayed': 'true' } : {});
 };
 

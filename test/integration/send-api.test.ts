@@ -65,7 +65,7 @@ describe('POST /v1/messages', () => {
       channel: 'sms',
       reference: 'txn-987',
       prompt: { type: 'confirm' },
-      statusHistory: [{ status: 'queued' }, { status: 'sent' }],
+      statusHistory: [{ status: 'sending' }, { status: 'sent' }],
     });
   });
 

@@ -2,11 +2,11 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { ParleyError } from '../../functions/domain/errors.ts';
 import { newMessageId } from '../../functions/domain/ids.ts';
 import {
-  handleInboundSms,
+  handleInbound,
   InboundInProgressError,
-  type InboundSms,
+  type InboundMessage,
   unknownSenderId,
-} from '../../functions/domain/inbound-sms.ts';
+} from '../../functions/domain/inbound.ts';
 import type { Customer, Message, OpenPrompt, Tenant } from '../../functions/domain/model.ts';
 import { type FakeInboundDeps, inboundDeps, makeTenant, tenantId } from './fakes.ts';
 
@@ -25,8 +25,9 @@ let deps: FakeInboundDeps;
 let sequence = 0;
 
 /** An inbound SMS as the handler hands it over: a fresh provider id unless told otherwise. */
-const sms = (body: string, overrides: Partial<InboundSms> = {}): InboundSms => ({
+const sms = (body: string, overrides: Partial<InboundMessage> = {}): InboundMessage => ({
   tenant,
+  channel: 'sms',
   from: phone,
   to: tenant.smsNumber,
   body,
@@ -34,6 +35,10 @@ const sms = (body: string, overrides: Partial<InboundSms> = {}): InboundSms => (
   receivedAt: new Date(deps.clock.now()).toISOString(),
   ...overrides,
 });
+
+/** What the customer received, without the ids that travel with each provider call. */
+const contentOf = (sent: { to: string; from: string; body: string }[]) =>
+  sent.map(({ to, from, body }) => ({ to, from, body }));
 
 /** A customer Parley already sends to: the number points at them. */
 const knownCustomer = (overrides: Partial<Customer> = {}): Customer => {
@@ -125,7 +130,7 @@ describe('inbound SMS', () => {
       const claim = vi.spyOn(deps.messages, 'claimMessage');
 
       // Act
-      await handleInboundSms(deps, sms('STOP'));
+      await handleInbound(deps, sms('STOP'));
 
       // Assess
       expect(setConsent).toHaveBeenCalledTimes(1);
@@ -141,12 +146,13 @@ describe('inbound SMS', () => {
       vi.spyOn(deps.messages, 'claimMessage').mockRejectedValue(new Error('ProvisionedThroughputExceededException'));
 
       // Act
-      const handling = handleInboundSms(deps, inbound);
+      const handling = handleInbound(deps, inbound);
 
       // Assess
       await expect(handling).rejects.toThrow('ProvisionedThroughputExceededException');
       expect(await deps.customers.getAddress(tenantId, 'sms', phone)).toEqual({
         customerId,
+        customerIds: [customerId],
         consent: { status: 'opted_out', at: inbound.receivedAt, keyword: 'STOP' },
       });
       expect(deps.sms.attempts).toEqual([]);
@@ -159,7 +165,7 @@ describe('inbound SMS', () => {
       const consent = { status: 'opted_out', at: inbound.receivedAt, keyword: 'STOP' };
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       const messageId = inboundMessageIdOf(inbound.inboundMessageId);
@@ -171,7 +177,7 @@ describe('inbound SMS', () => {
       });
       expect((await deps.customers.getAddress(tenantId, 'sms', phone))?.consent).toEqual(consent);
       expect((await customer())?.consent.sms).toEqual(consent);
-      expect(deps.sms.sent).toEqual([
+      expect(contentOf(deps.sms.sent)).toEqual([
         {
           to: phone,
           from: tenant.smsNumber,
@@ -214,7 +220,7 @@ describe('inbound SMS', () => {
       const inbound = sms('UNSUBSCRIBE');
 
       // Act
-      await handleInboundSms(deps, inbound);
+      await handleInbound(deps, inbound);
 
       // Assess
       expect(replies()).toEqual([
@@ -235,12 +241,12 @@ describe('inbound SMS', () => {
     it('START opts back in after STOP, with its own confirmation and consent.changed', async () => {
       // Prepare
       knownCustomer();
-      await handleInboundSms(deps, sms('STOP'));
+      await handleInbound(deps, sms('STOP'));
       deps.clock.advance(60_000);
       const start = sms('start');
 
       // Act
-      const outcome = await handleInboundSms(deps, start);
+      const outcome = await handleInbound(deps, start);
 
       // Assess
       const consent = { status: 'opted_in', at: start.receivedAt, keyword: 'START' };
@@ -263,7 +269,7 @@ describe('inbound SMS', () => {
       const { prompt } = await sentPrompt({ messageId: 'msg_a' });
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('Cancel my order'));
+      const outcome = await handleInbound(deps, sms('Cancel my order'));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'opted_out', keyword: 'CANCEL' });
@@ -275,14 +281,14 @@ describe('inbound SMS', () => {
       // Prepare
       knownCustomer();
       const stop = sms('STOP');
-      await handleInboundSms(deps, stop);
+      await handleInbound(deps, stop);
       deps.clock.advance(60_000);
       const start = sms('START');
-      await handleInboundSms(deps, start);
+      await handleInbound(deps, start);
       deps.clock.advance(60_000);
 
       // Act
-      const late = await handleInboundSms(deps, stop);
+      const late = await handleInbound(deps, stop);
 
       // Assess
       const optedIn = { status: 'opted_in', at: start.receivedAt, keyword: 'START' };
@@ -300,11 +306,11 @@ describe('inbound SMS', () => {
       knownCustomer();
 
       // Act
-      const outcome = await handleInboundSms(deps, sms(' Help! '));
+      const outcome = await handleInbound(deps, sms(' Help! '));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'help', keyword: 'HELP' });
-      expect(deps.sms.sent).toEqual([{ to: phone, from: tenant.smsNumber, body: helpText }]);
+      expect(contentOf(deps.sms.sent)).toEqual([{ to: phone, from: tenant.smsNumber, body: helpText }]);
       expect(deps.events.events).toEqual([]);
       expect(deps.attention.marks).toEqual([]);
       expect(inboundMessages()).toHaveLength(1);
@@ -316,7 +322,7 @@ describe('inbound SMS', () => {
       const { helpText: _none, ...withoutHelp } = tenant;
 
       // Act
-      await handleInboundSms(deps, sms('INFO', { tenant: withoutHelp }));
+      await handleInbound(deps, sms('INFO', { tenant: withoutHelp }));
 
       // Assess
       expect(sentBodies()).toEqual(['Demo Bank: reply STOP to opt out, START to opt back in.']);
@@ -325,14 +331,14 @@ describe('inbound SMS', () => {
 
   describe('a number Parley has never seen', () => {
     const stranger = '+14155550199';
-    const strangerId = unknownSenderId(stranger);
+    const strangerId = unknownSenderId('sms', stranger);
 
     it('handles STOP: consent on the address and on a new unknown-sender conversation', async () => {
       // Prepare
       const inbound = sms('STOP', { from: stranger });
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       const consent = { status: 'opted_out', at: inbound.receivedAt, keyword: 'STOP' };
@@ -345,7 +351,7 @@ describe('inbound SMS', () => {
         unknownSender: true,
         consent: { sms: consent },
       });
-      expect(deps.sms.sent).toEqual([
+      expect(contentOf(deps.sms.sent)).toEqual([
         expect.objectContaining({ to: stranger, body: expect.stringContaining('you are unsubscribed') }),
       ]);
       expect(deps.events.events[0]?.detail.customerId).toBe(strangerId);
@@ -353,11 +359,11 @@ describe('inbound SMS', () => {
 
     it('handles HELP with the help text', async () => {
       // Act
-      const outcome = await handleInboundSms(deps, sms('help', { from: stranger }));
+      const outcome = await handleInbound(deps, sms('help', { from: stranger }));
 
       // Assess
       expect(outcome).toMatchObject({ customerId: strangerId, effect: { type: 'help', keyword: 'HELP' } });
-      expect(deps.sms.sent).toEqual([{ to: stranger, from: tenant.smsNumber, body: helpText }]);
+      expect(contentOf(deps.sms.sent)).toEqual([{ to: stranger, from: tenant.smsNumber, body: helpText }]);
     });
 
     it('stores its free text under sms:<number>, flagged unknownSender, for an agent to see', async () => {
@@ -365,7 +371,7 @@ describe('inbound SMS', () => {
       const inbound = sms('Who is this? I never signed up', { from: stranger });
 
       // Act
-      await handleInboundSms(deps, inbound);
+      await handleInbound(deps, inbound);
 
       // Assess
       expect(inboundMessages()).toEqual([
@@ -392,7 +398,7 @@ describe('inbound SMS', () => {
       const inbound = sms(' y. ');
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       const messageId = inboundMessageIdOf(inbound.inboundMessageId);
@@ -424,7 +430,7 @@ describe('inbound SMS', () => {
       const inbound = sms('a');
 
       // Act
-      await handleInboundSms(deps, inbound);
+      await handleInbound(deps, inbound);
 
       // Assess
       const after = await customer();
@@ -446,11 +452,11 @@ describe('inbound SMS', () => {
       // Prepare
       knownCustomer();
       const { providerMessageId } = await sentPrompt({ messageId: 'msg_a' });
-      await handleInboundSms(deps, sms('Y', { previousPublishedMessageId: providerMessageId }));
+      await handleInbound(deps, sms('Y', { answering: { providerMessageId: providerMessageId } }));
       const firstAnswer = (await customer())?.promptAnswers.msg_a;
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('N', { previousPublishedMessageId: providerMessageId }));
+      const outcome = await handleInbound(deps, sms('N', { answering: { providerMessageId: providerMessageId } }));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'prompt_already_answered', promptMessageId: 'msg_a' });
@@ -467,7 +473,10 @@ describe('inbound SMS', () => {
       await sentPrompt({ messageId: 'msg_b', createdAt: '2025-06-02T11:00:00.000Z' });
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('no', { previousPublishedMessageId: older.providerMessageId }));
+      const outcome = await handleInbound(
+        deps,
+        sms('no', { answering: { providerMessageId: older.providerMessageId } }),
+      );
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'prompt_answered', promptMessageId: 'msg_a', answer: 'no' });
@@ -493,10 +502,10 @@ describe('inbound SMS', () => {
       const bareYes = sms('Y');
 
       // Act
-      const asked = await handleInboundSms(deps, bareYes);
+      const asked = await handleInbound(deps, bareYes);
       const askedState = await customer();
       deps.clock.advance(30_000);
-      const resolved = await handleInboundSms(deps, sms('1'));
+      const resolved = await handleInbound(deps, sms('1'));
 
       // Assess
       expect(asked.effect).toEqual({ type: 'prompt_question', candidates: ['msg_b', 'msg_a'] });
@@ -529,7 +538,7 @@ describe('inbound SMS', () => {
       const late = sms('yes');
 
       // Act
-      const outcome = await handleInboundSms(deps, late);
+      const outcome = await handleInbound(deps, late);
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'prompt_expired', promptMessageId: 'msg_a' });
@@ -569,7 +578,7 @@ describe('inbound SMS', () => {
       });
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('3'));
+      const outcome = await handleInbound(deps, sms('3'));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'prompt_hint', promptMessageId: 'msg_a' });
@@ -604,7 +613,7 @@ describe('inbound SMS', () => {
       await sentPrompt({ messageId: 'msg_late', expiresAt: new Date(now - 2 * day).toISOString() });
 
       // Act
-      await handleInboundSms(deps, sms('Thanks for the heads up'));
+      await handleInbound(deps, sms('Thanks for the heads up'));
 
       // Assess
       const after = await customer();
@@ -620,7 +629,7 @@ describe('inbound SMS', () => {
       const inbound = sms('bal');
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'keyword', keyword: 'BAL' });
@@ -647,11 +656,11 @@ describe('inbound SMS', () => {
       knownCustomer();
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('Stmt.'));
+      const outcome = await handleInbound(deps, sms('Stmt.'));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'keyword', keyword: 'STMT' });
-      expect(deps.sms.sent).toEqual([
+      expect(contentOf(deps.sms.sent)).toEqual([
         { to: phone, from: tenant.smsNumber, body: 'Demo Bank: your statement is ready in the app.' },
       ]);
       expect(replies()).toEqual([expect.objectContaining({ status: 'sent', body: deps.sms.sent[0]?.body })]);
@@ -664,7 +673,7 @@ describe('inbound SMS', () => {
       deps.templates.clear();
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('STMT'));
+      const outcome = await handleInbound(deps, sms('STMT'));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'keyword', keyword: 'STMT' });
@@ -679,7 +688,7 @@ describe('inbound SMS', () => {
       const inbound = sms('Bal');
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'keyword', keyword: 'BAL' });
@@ -708,7 +717,7 @@ describe('inbound SMS', () => {
       const inbound = sms('STMT');
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       const messageId = inboundMessageIdOf(inbound.inboundMessageId);
@@ -737,10 +746,20 @@ describe('inbound SMS', () => {
       const inbound = sms(body);
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
-      expect(deps.escalations).toEqual([{ tenant, customerId, kind, keyword, at: inbound.receivedAt }]);
+      expect(deps.escalations).toEqual([
+        {
+          tenant,
+          customerId,
+          kind,
+          keyword,
+          at: inbound.receivedAt,
+          channel: 'sms',
+          inboundMessageId: inbound.inboundMessageId,
+        },
+      ]);
       expect(outcome.effect?.type).toBe(kind === 'callback' ? 'callback_requested' : 'chat_requested');
       expect(sentBodies()).toEqual([reply]);
       expect(inboundMessages()).toEqual([expect.objectContaining({ effect: outcome.effect })]);
@@ -752,12 +771,95 @@ describe('inbound SMS', () => {
       knownCustomer();
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('Call center was rude'));
+      const outcome = await handleInbound(deps, sms('Call center was rude'));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'free_text' });
       expect(deps.escalations).toEqual([]);
       expect(deps.events.types()).toEqual(['message.received']);
+    });
+  });
+
+  describe('defects found by adversarial tries (issue: one message pipeline)', () => {
+    it('keeps the customer opted out when an older START arrives after a STOP', async () => {
+      // Prepare: START sent at t0, STOP at t1; the carrier delivers STOP first
+      knownCustomer();
+      const startedAt = new Date(deps.clock.now()).toISOString();
+      deps.clock.advance(60_000);
+      await handleInbound(deps, sms('STOP'));
+
+      // Act
+      const late = await handleInbound(deps, sms('START', { receivedAt: startedAt }));
+
+      // Assess
+      expect(late.effect).toEqual({ type: 'opted_in', keyword: 'START' });
+      const customer = await deps.customers.getCustomer(tenantId, customerId);
+      expect(customer?.consent.sms?.status).toBe('opted_out');
+      expect((await deps.customers.getAddress(tenantId, 'sms', phone))?.consent?.status).toBe('opted_out');
+      expect(deps.events.types()).toEqual(['consent.changed']);
+      expect(sentBodies()).toHaveLength(1);
+    });
+
+    it('files a reply from a shared number under the customer whose alert it answers (a joint account)', async () => {
+      // Prepare: two customers share a phone; cust-42 has the alert open; the address was given to cust-43 last
+      knownCustomer();
+      await deps.customers.putAddress(tenantId, 'sms', phone, customerId);
+      const { providerMessageId } = await sentPrompt({ messageId: 'msg_a' });
+      deps.customers.seed({ tenantId, customerId: 'cust-43', phone });
+      await deps.customers.putAddress(tenantId, 'sms', phone, 'cust-43');
+
+      // Act
+      const outcome = await handleInbound(deps, sms('Y', { answering: { providerMessageId } }));
+
+      // Assess
+      expect(outcome).toMatchObject({ customerId, effect: { type: 'prompt_answered', promptMessageId: 'msg_a' } });
+      expect(deps.events.types()).toEqual(['prompt.answered']);
+    });
+
+    it('opts out every customer of a shared number', async () => {
+      knownCustomer();
+      await deps.customers.putAddress(tenantId, 'sms', phone, customerId);
+      deps.customers.seed({ tenantId, customerId: 'cust-43', phone });
+      await deps.customers.putAddress(tenantId, 'sms', phone, 'cust-43');
+
+      await handleInbound(deps, sms('STOP'));
+
+      for (const id of [customerId, 'cust-43']) {
+        expect((await deps.customers.getCustomer(tenantId, id))?.consent.sms?.status).toBe('opted_out');
+      }
+    });
+
+    it.each(['BAL', 'OK', 'HI'])(
+      'reads %s sent to an already-answered alert as a keyword or free text, not "already answered"',
+      async (text) => {
+        // Prepare: the alert was answered; another is open; the customer texts again in the first thread
+        knownCustomer();
+        const { providerMessageId } = await sentPrompt({ messageId: 'msg_a' });
+        await sentPrompt({ messageId: 'msg_b' });
+        await handleInbound(deps, sms('Y', { answering: { providerMessageId } }));
+        deps.events.events.length = 0;
+
+        // Act
+        const outcome = await handleInbound(deps, sms(text, { answering: { providerMessageId } }));
+
+        // Assess
+        expect(outcome.effect?.type).not.toBe('prompt_already_answered');
+        expect(deps.events.types()).toEqual([text === 'BAL' ? 'keyword.received' : 'message.received']);
+      },
+    );
+
+    it("never answers a message from the tenant's own number (no loops)", async () => {
+      const outcome = await handleInbound(deps, sms('HELP', { from: tenant.smsNumber }));
+
+      expect(outcome.effect).toEqual({ type: 'ignored', reason: 'own_address' });
+      expect(deps.sms.attempts).toEqual([]);
+      expect(deps.events.events).toEqual([]);
+      expect(inboundMessages()).toHaveLength(1);
+    });
+
+    it('names unknown senders by channel and address', () => {
+      expect(unknownSenderId('sms', '+14155550199')).toBe('sms:+14155550199');
+      expect(unknownSenderId('email', 'ana@example.com')).toBe('email:ana@example.com');
     });
   });
 
@@ -769,7 +871,7 @@ describe('inbound SMS', () => {
       const inbound = sms(body);
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'free_text' });
@@ -787,7 +889,7 @@ describe('inbound SMS', () => {
         },
       ]);
       expect(deps.attention.marks).toEqual([
-        { tenantId, customerId, reason: 'free_text', at: inbound.receivedAt, summary: body.slice(0, 140) },
+        { tenantId, customerId, reason: 'free_text', at: inbound.receivedAt, summary: `${body.slice(0, 137)}...` },
       ]);
       expect(deps.sms.attempts).toEqual([]);
       expect(inboundMessages()).toEqual([expect.objectContaining({ body, effect: { type: 'free_text' } })]);
@@ -798,7 +900,7 @@ describe('inbound SMS', () => {
       knownCustomer();
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('Help me understand this charge'));
+      const outcome = await handleInbound(deps, sms('Help me understand this charge'));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'free_text' });
@@ -815,9 +917,9 @@ describe('inbound SMS', () => {
 
       // Act
       const outcomes = [
-        await handleInboundSms(deps, inbound),
-        await handleInboundSms(deps, inbound),
-        await handleInboundSms(deps, inbound),
+        await handleInbound(deps, inbound),
+        await handleInbound(deps, inbound),
+        await handleInbound(deps, inbound),
       ];
 
       // Assess
@@ -836,11 +938,11 @@ describe('inbound SMS', () => {
       knownCustomer();
       await sentPrompt({ messageId: 'msg_a' });
       const inbound = sms('Y');
-      await handleInboundSms(deps, inbound);
+      await handleInbound(deps, inbound);
       const afterFirst = await customer();
 
       // Act
-      const again = await handleInboundSms(deps, inbound);
+      const again = await handleInbound(deps, inbound);
 
       // Assess
       expect(again.status).toBe('duplicate');
@@ -854,12 +956,12 @@ describe('inbound SMS', () => {
       knownCustomer();
       const inbound = sms('Is my card blocked?');
       deps.events.failWith = new Error('EventBridge throttled');
-      await expect(handleInboundSms(deps, inbound)).rejects.toThrow('EventBridge throttled');
+      await expect(handleInbound(deps, inbound)).rejects.toThrow('EventBridge throttled');
       deps.events.failWith = undefined;
       deps.clock.advance(deps.claimLeaseMs - 1);
 
       // Act
-      const handling = handleInboundSms(deps, inbound);
+      const handling = handleInbound(deps, inbound);
 
       // Assess
       await expect(handling).rejects.toBeInstanceOf(InboundInProgressError);
@@ -873,13 +975,13 @@ describe('inbound SMS', () => {
       knownCustomer();
       const inbound = sms('Is my card blocked?');
       deps.events.failWith = new Error('EventBridge throttled');
-      await expect(handleInboundSms(deps, inbound)).rejects.toThrow('EventBridge throttled');
+      await expect(handleInbound(deps, inbound)).rejects.toThrow('EventBridge throttled');
       deps.events.failWith = undefined;
       deps.clock.advance(deps.claimLeaseMs + 1);
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
-      const redelivered = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
+      const redelivered = await handleInbound(deps, inbound);
 
       // Assess
       const messageId = inboundMessageIdOf(inbound.inboundMessageId);
@@ -900,12 +1002,12 @@ describe('inbound SMS', () => {
       knownCustomer();
       const inbound = sms('STOP');
       deps.events.failWith = new Error('EventBridge throttled');
-      await expect(handleInboundSms(deps, inbound)).rejects.toThrow('EventBridge throttled');
+      await expect(handleInbound(deps, inbound)).rejects.toThrow('EventBridge throttled');
       deps.events.failWith = undefined;
       deps.clock.advance(deps.claimLeaseMs + 1);
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'opted_out', keyword: 'STOP' });
@@ -921,14 +1023,14 @@ describe('inbound SMS', () => {
       await sentPrompt({ messageId: 'msg_a' });
       const inbound = sms(' y. ');
       deps.events.failWith = new Error('EventBridge throttled');
-      await expect(handleInboundSms(deps, inbound)).rejects.toThrow('EventBridge throttled');
+      await expect(handleInbound(deps, inbound)).rejects.toThrow('EventBridge throttled');
       const afterCrash = await customer();
       deps.events.failWith = undefined;
       deps.clock.advance(deps.claimLeaseMs + 1);
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
-      const redelivered = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, inbound);
+      const redelivered = await handleInbound(deps, inbound);
 
       // Assess
       const messageId = inboundMessageIdOf(inbound.inboundMessageId);
@@ -966,16 +1068,16 @@ describe('inbound SMS', () => {
       knownCustomer();
       await sentPrompt({ messageId: 'msg_a', createdAt: '2025-06-02T10:00:00.000Z' });
       await sentPrompt({ messageId: 'msg_b', createdAt: '2025-06-02T11:00:00.000Z' });
-      await handleInboundSms(deps, sms('Y'));
+      await handleInbound(deps, sms('Y'));
       deps.clock.advance(30_000);
       const one = sms('1');
       deps.events.failWith = new Error('EventBridge throttled');
-      await expect(handleInboundSms(deps, one)).rejects.toThrow('EventBridge throttled');
+      await expect(handleInbound(deps, one)).rejects.toThrow('EventBridge throttled');
       deps.events.failWith = undefined;
       deps.clock.advance(deps.claimLeaseMs + 1);
 
       // Act
-      const outcome = await handleInboundSms(deps, one);
+      const outcome = await handleInbound(deps, one);
 
       // Assess
       const messageId = inboundMessageIdOf(one.inboundMessageId);
@@ -1021,9 +1123,9 @@ describe('inbound SMS', () => {
       });
 
       // Act
-      const outcome = await handleInboundSms(
+      const outcome = await handleInbound(
         deps,
-        sms('Yes', { previousPublishedMessageId: target.providerMessageId }),
+        sms('Yes', { answering: { providerMessageId: target.providerMessageId } }),
       );
 
       // Assess
@@ -1060,7 +1162,7 @@ describe('inbound SMS', () => {
       });
 
       // Act
-      const outcome = await handleInboundSms(deps, sms('Y', { previousPublishedMessageId: providerMessageId }));
+      const outcome = await handleInbound(deps, sms('Y', { answering: { providerMessageId: providerMessageId } }));
 
       // Assess
       expect(outcome.effect).toEqual({ type: 'prompt_already_answered', promptMessageId: 'msg_a' });
@@ -1077,7 +1179,7 @@ describe('inbound SMS', () => {
       });
 
       // Act
-      await handleInboundSms(deps, sms('Thanks!'));
+      await handleInbound(deps, sms('Thanks!'));
 
       // Assess
       expect(deps.customers.inboundUpdates.map((u) => [u.expected, u.written])).toEqual([['any', true]]);
@@ -1092,7 +1194,7 @@ describe('inbound SMS', () => {
       for (let i = 0; i < 8; i++) deps.customers.writeConcurrentlyBeforeNextInboundUpdate();
 
       // Act
-      const handling = handleInboundSms(deps, sms('Y'));
+      const handling = handleInbound(deps, sms('Y'));
 
       // Assess
       await expect(handling).rejects.toSatisfy((e) => e instanceof ParleyError && e.code === 'internal');
@@ -1105,41 +1207,100 @@ describe('inbound SMS', () => {
   });
 
   describe('auto-reply failures', () => {
-    it('stores an auto-reply whose send fails as failed, and still completes the inbound message', async () => {
+    it('retries a throttled auto-reply within the delivery and sends it once', async () => {
       // Prepare
       knownCustomer();
-      deps.sms.failNext('unavailable');
-      const inbound = sms('HELP');
+      deps.sms.failNext('unavailable', 2);
 
       // Act
-      const outcome = await handleInboundSms(deps, inbound);
+      const outcome = await handleInbound(deps, sms('HELP'));
 
       // Assess
       expect(outcome).toMatchObject({ status: 'processed', effect: { type: 'help', keyword: 'HELP' } });
-      expect(replies()).toEqual([
-        expect.objectContaining({
-          status: 'failed',
-          body: helpText,
-          failure: { code: 'provider_unavailable', reason: 'The messaging provider is unavailable; retry later' },
-        }),
-      ]);
-      expect(replies()[0]?.statusHistory.map((s) => s.status)).toEqual(['queued', 'failed']);
-      expect(inboundMessages()).toEqual([expect.objectContaining({ effect: { type: 'help', keyword: 'HELP' } })]);
+      expect(deps.sms.attempts).toHaveLength(3);
+      expect(contentOf(deps.sms.sent)).toEqual([{ to: phone, from: tenant.smsNumber, body: helpText }]);
+      expect(replies()).toEqual([expect.objectContaining({ status: 'sent', body: helpText })]);
     });
 
-    it('records a plain Error from the sender as provider_unavailable', async () => {
-      // Prepare
+    it('sends a HELP reply the provider did not take on the redelivery, not never (at least once)', async () => {
+      // Prepare: throttled on every try of the first delivery
       knownCustomer();
-      deps.sms.failNext('error');
+      deps.sms.failNext('unavailable', 3);
+      const inbound = sms('HELP');
+      await expect(handleInbound(deps, inbound)).rejects.toMatchObject({ code: 'provider_unavailable' });
+      expect(inboundMessages()).toEqual([]);
 
-      // Act
-      await handleInboundSms(deps, sms('STOP'));
+      // Act: SNS delivers it again once the first delivery's lease is over
+      deps.clock.advance(deps.claimLeaseMs + 1);
+      const outcome = await handleInbound(deps, inbound);
 
       // Assess
+      expect(outcome).toMatchObject({ status: 'processed', effect: { type: 'help', keyword: 'HELP' } });
+      expect(contentOf(deps.sms.sent)).toEqual([{ to: phone, from: tenant.smsNumber, body: helpText }]);
+      expect(replies()).toEqual([expect.objectContaining({ status: 'sent', body: helpText })]);
+      expect(inboundMessages()).toHaveLength(1);
+    });
+
+    it('sends the STOP confirmation after a crash before the call, and never twice after one after it', async () => {
+      // Prepare: the first delivery dies after the confirmation went (storing the inbound message fails)
+      knownCustomer();
+      const inbound = sms('STOP');
+      const putMessage = deps.messages.putMessage.bind(deps.messages);
+      deps.messages.putMessage = async (message) => {
+        if (message.direction === 'inbound') throw new Error('the function crashed');
+        return putMessage(message);
+      };
+      await expect(handleInbound(deps, inbound)).rejects.toThrow('the function crashed');
+      deps.messages.putMessage = putMessage;
+
+      // Act: redelivered twice
+      deps.clock.advance(deps.claimLeaseMs + 1);
+      await handleInbound(deps, inbound);
+      await handleInbound(deps, inbound);
+
+      // Assess
+      expect(deps.sms.sent).toHaveLength(1);
+      expect(inboundMessages()).toHaveLength(1);
+      expect(replies()).toHaveLength(1);
+    });
+
+    it('records a refused auto-reply as failed with message.failed, and still completes the inbound message', async () => {
+      // Prepare: a help text far over the segment cap
+      knownCustomer();
+      const longHelp = 'Demo Bank help. '.repeat(80);
+
+      // Act
+      const outcome = await handleInbound(deps, sms('HELP', { tenant: { ...tenant, helpText: longHelp } }));
+
+      // Assess
+      expect(outcome).toMatchObject({ status: 'processed', effect: { type: 'help', keyword: 'HELP' } });
+      expect(deps.sms.attempts).toEqual([]);
       expect(replies()).toEqual([
-        expect.objectContaining({ status: 'failed', failure: { code: 'provider_unavailable', reason: 'ECONNRESET' } }),
+        expect.objectContaining({ status: 'failed', failure: expect.objectContaining({ code: 'message_too_long' }) }),
       ]);
-      expect(deps.events.types()).toEqual(['consent.changed']);
+      expect(deps.events.events).toEqual([
+        expect.objectContaining({
+          type: 'message.failed',
+          detail: expect.objectContaining({ reason: 'message_too_long' }),
+        }),
+      ]);
+      expect(inboundMessages()).toHaveLength(1);
+    });
+
+    it('records a reply whose outcome is unknown as unknown with message.unknown, never resending it', async () => {
+      // Prepare
+      knownCustomer();
+      deps.sms.failNext('lost_answer');
+      const inbound = sms('STOP');
+
+      // Act
+      await handleInbound(deps, inbound);
+      await handleInbound(deps, inbound);
+
+      // Assess
+      expect(deps.sms.attempts).toHaveLength(1);
+      expect(replies()).toEqual([expect.objectContaining({ status: 'unknown' })]);
+      expect(deps.events.types()).toEqual(['message.unknown', 'consent.changed']);
       expect(inboundMessages()).toHaveLength(1);
     });
   });

@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Classified,
-  classifyKeyword,
-  confirmAnswer,
-  looksLikeAnswer,
-  normaliseReply,
-} from '../../functions/domain/keywords.ts';
+import { type Classified, classifyKeyword, confirmAnswer, normaliseReply } from '../../functions/domain/keywords.ts';
 
 const optOutWords = [
   'STOP',
@@ -358,24 +352,5 @@ describe('confirmAnswer', () => {
 
     // Assess
     expect(answer).toBe(expected);
-  });
-});
-
-describe('looksLikeAnswer', () => {
-  it.each([
-    ['X', true],
-    ['3', true],
-    ['A1', true],
-    ['YEP', true],
-    ['NOPE', false],
-    ['', false],
-    ['OK THEN', false],
-    ['?', false],
-  ] as const)('says %j looks like an answer: %s', (normalised, expected) => {
-    // Act
-    const looks = looksLikeAnswer(normalised);
-
-    // Assess
-    expect(looks).toBe(expected);
   });
 });

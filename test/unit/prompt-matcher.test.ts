@@ -300,8 +300,6 @@ describe('prompt matcher', () => {
       ['3', choicePrompt('msg_A')],
       ['X', choicePrompt('msg_A')],
       ['X', confirmPrompt('msg_A')],
-      ['ok', confirmPrompt('msg_A')],
-      ['YEP', confirmPrompt('msg_A')],
     ])('hints when %j looks like an answer but fits no option', (text, prompt) => {
       // Act
       const result = match(customerWith([prompt]), text);
@@ -309,6 +307,13 @@ describe('prompt matcher', () => {
       // Assess
       expect(result).toEqual({ kind: 'hint', prompt });
     });
+
+    it.each(['ok', 'YEP', 'HI', 'BAL'])(
+      'leaves %j to keywords and free text: it is not an attempt at an answer',
+      (text) => {
+        expect(match(customerWith([confirmPrompt('msg_A')]), text)).toEqual({ kind: 'none' });
+      },
+    );
 
     it('hints at the named prompt when the reply fits none of its options', () => {
       // Prepare

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { classifyProviderError } from '../../functions/adapters/provider-errors.ts';
-import { ProviderRejectedError, ProviderUnavailableError } from '../../functions/domain/errors.ts';
+import {
+  ProviderOutcomeUnknownError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+} from '../../functions/domain/errors.ts';
 
 /** An error shaped like an AWS SDK v3 service exception. */
 const sdkError = (name: string, httpStatusCode: number, fault: 'client' | 'server') =>
@@ -36,31 +40,58 @@ describe('provider errors', () => {
     },
   );
 
-  it.each([
-    ['InternalError', 500],
-    ['ServiceUnavailable', 503],
-  ])('classifies the server error %s (%i) as unavailable', (name, status) => {
-    const error = sdkError(name, status, 'server');
+  it('classifies ServiceUnavailable (503) as not taken: safe to try again', () => {
+    const error = sdkError('ServiceUnavailable', 503, 'server');
 
     expect(classifyProviderError(error)).toMatchObject({ code: 'provider_unavailable', cause: error });
   });
 
-  it('classifies a network error without SDK metadata as unavailable', () => {
-    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4566'), { code: 'ECONNREFUSED' });
+  it('classifies InternalError (500) as unknown: it does not prove a refusal', () => {
+    const error = sdkError('InternalError', 500, 'server');
 
     const classified = classifyProviderError(error);
 
-    expect(classified).toBeInstanceOf(ProviderUnavailableError);
+    expect(classified).toBeInstanceOf(ProviderOutcomeUnknownError);
     expect(classified.cause).toBe(error);
   });
 
-  it('classifies a client fault without an HTTP status as unavailable', () => {
-    const error = Object.assign(new Error('TimeoutError'), { name: 'TimeoutError', $fault: 'client' });
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH'])(
+    'classifies %s (the connection never opened) as not taken',
+    (code) => {
+      const error = Object.assign(new Error(`connect ${code} 127.0.0.1:4566`), { code });
+
+      const classified = classifyProviderError(error);
+
+      expect(classified).toBeInstanceOf(ProviderUnavailableError);
+      expect(classified.cause).toBe(error);
+    },
+  );
+
+  it('classifies a connection timeout before the socket connected as not taken', () => {
+    const error = Object.assign(
+      new Error('the request socket did not establish a connection with the server within 1000 ms.'),
+      { name: 'TimeoutError' },
+    );
 
     expect(classifyProviderError(error)).toBeInstanceOf(ProviderUnavailableError);
   });
 
-  it.each([undefined, null, 'a string'])('classifies the non-error %j as unavailable', (thrown) => {
-    expect(classifyProviderError(thrown)).toBeInstanceOf(ProviderUnavailableError);
+  it.each([
+    [
+      'a connection reset after the request went',
+      { name: 'TimeoutError', code: 'ECONNRESET', message: 'read ECONNRESET' },
+    ],
+    ['a socket hang up', { code: 'ECONNRESET', message: 'socket hang up' }],
+    ['a request timeout', { name: 'TimeoutError', code: 'ETIMEDOUT', message: 'a request has exceeded 5000 ms' }],
+    ['a broken pipe', { name: 'TimeoutError', code: 'EPIPE', message: 'write EPIPE' }],
+    ['an answer that could not be parsed', { name: 'SyntaxError', message: 'Unexpected end of XML' }],
+  ])('classifies %s as unknown: the provider may have it', (_what, shape) => {
+    const error = Object.assign(new Error(shape.message), shape);
+
+    expect(classifyProviderError(error)).toBeInstanceOf(ProviderOutcomeUnknownError);
+  });
+
+  it.each([undefined, null, 'a string'])('classifies the non-error %j as unknown', (thrown) => {
+    expect(classifyProviderError(thrown)).toBeInstanceOf(ProviderOutcomeUnknownError);
   });
 });

@@ -91,12 +91,15 @@ describe('send message', () => {
         replayed: false,
         messageId: messageIdForKey,
         channel: 'sms',
+        status: 'sent',
       });
       expect(deps.sms.sent).toEqual([
         {
           to: phone,
           from: tenant.smsNumber,
           body: 'Card 4242: $420.00 at ACME. Reply Y if this was you, N if not.',
+          messageId: messageIdForKey,
+          tenantId,
         },
       ]);
       expect(deps.email.attempts).toEqual([]);
@@ -137,7 +140,7 @@ describe('send message', () => {
         prompt: { type: 'confirm', expiresAt: new Date(now + 3600_000).toISOString() },
         response: { statusCode: 202, body: result.body },
       });
-      expect(message.statusHistory.map((s) => s.status)).toEqual(['queued', 'sent']);
+      expect(message.statusHistory.map((s) => s.status)).toEqual(['sending', 'sent']);
       expect(await deps.messages.getMessage(tenantId, messageIdForKey)).toEqual(message);
     });
 
@@ -188,6 +191,7 @@ describe('send message', () => {
             messageId: messageIdForKey,
             reference: 'txn-987',
             channel: 'sms',
+            providerMessageId: 'sns-1',
           },
         },
       ]);
@@ -313,6 +317,8 @@ describe('send message', () => {
           subject: 'Card 4242 was used at Tom & Jerry <Shop>',
           text: 'Your card 4242 paid $420.00 at Tom & Jerry <Shop>.',
           html: '<p>Your card 4242 paid $420.00 at <b>Tom &amp; Jerry &lt;Shop&gt;</b>.</p>',
+          messageId: messageIdForKey,
+          tenantId,
         },
       ]);
       expect(deps.sms.attempts).toEqual([]);
@@ -428,14 +434,15 @@ describe('send message', () => {
         replayed: true,
         messageId: messageIdForKey,
         channel: 'sms',
+        status: 'sent',
       });
       expect(deps.slept).toEqual([deps.replayPoll.intervalMs, deps.replayPoll.intervalMs]);
       expect(deps.sms.attempts).toEqual([]);
       expect(deps.messages.calls).not.toContain('renewClaim');
     });
 
-    it('takes over a claim whose lease expired, keeping its message id and timeline position, and sends once', async () => {
-      // Prepare: the first attempt died before sending
+    it('takes over a claim whose lease expired and records the message as unknown, never sending it', async () => {
+      // Prepare: the first attempt died holding the claim: it may have reached the provider
       const claim = earlierClaim(deps, { leaseUntil: deps.clock.now() - 1 });
       await deps.messages.claimMessage(claim);
 
@@ -444,8 +451,14 @@ describe('send message', () => {
 
       // Assess
       expect(result).toMatchObject({ statusCode: 202, replayed: false, messageId: messageIdForKey });
-      expect(deps.sms.sent).toHaveLength(1);
-      expect(onlyMessage(deps)).toMatchObject({ messageId: messageIdForKey, timelineId: claim.timelineId });
+      expect(result.body).toMatchObject({ status: 'unknown' });
+      expect(deps.sms.attempts).toHaveLength(0);
+      expect(onlyMessage(deps)).toMatchObject({
+        messageId: messageIdForKey,
+        timelineId: claim.timelineId,
+        status: 'unknown',
+      });
+      expect(deps.events.types()).toEqual(['message.unknown']);
       expect(deps.messages.claims.get(`${tenantId}/${messageIdForKey}`)?.leaseUntil).toBe(
         deps.clock.now() + deps.claimLeaseMs,
       );
@@ -463,8 +476,8 @@ describe('send message', () => {
       // Assess
       expect(deps.slept).toEqual([100, 100]);
       expect(result).toMatchObject({ statusCode: 202, replayed: false, messageId: messageIdForKey });
-      expect(deps.sms.sent).toHaveLength(1);
-      expect(onlyMessage(deps).timelineId).toBe(claim.timelineId);
+      expect(deps.sms.attempts).toHaveLength(0);
+      expect(onlyMessage(deps)).toMatchObject({ timelineId: claim.timelineId, status: 'unknown' });
     });
 
     it('never sends beside a first attempt that still holds a live lease, however long it polls', async () => {
@@ -515,6 +528,7 @@ describe('send message', () => {
         replayed: false,
         messageId: messageIdForKey,
         channel: 'sms',
+        status: 'failed',
       });
       const message = onlyMessage(deps);
       expect(message).toMatchObject({
@@ -531,7 +545,8 @@ describe('send message', () => {
             messageId: messageIdForKey,
             reference: 'txn-987',
             channel: 'sms',
-            reason,
+            reason: 'rejected',
+            description: reason,
           }),
         },
       ]);
@@ -552,12 +567,79 @@ describe('send message', () => {
     });
   });
 
+  describe('when the outcome at the provider is not known (DESIGN section 11)', () => {
+    it('records unknown, emits message.unknown, answers 202 unknown and never sends it again', async () => {
+      // Prepare: the provider took it and the answer was lost
+      deps.sms.failNext('lost_answer');
+
+      // Act
+      const first = await sendMessage(deps, tenant, request(), key);
+      const retries = [];
+      for (let i = 0; i < 3; i++) retries.push(await sendMessage(deps, tenant, request(), key));
+
+      // Assess
+      expect(first).toMatchObject({ statusCode: 202, status: 'unknown', replayed: false });
+      expect(first.body).toMatchObject({ messageId: messageIdForKey, status: 'unknown' });
+      for (const retry of retries) expect(retry).toMatchObject({ statusCode: 202, body: first.body, replayed: true });
+      expect(deps.sms.attempts).toHaveLength(1);
+      expect(deps.sms.sent).toHaveLength(1);
+      expect(onlyMessage(deps).statusHistory.map((s) => s.status)).toEqual(['sending', 'unknown']);
+      expect(deps.events.types()).toEqual(['message.unknown']);
+    });
+
+    it('keeps the prompt open: the customer may have the message and answer it', async () => {
+      deps.sms.failNext('unknown');
+
+      await sendMessage(deps, tenant, request({ prompt: { type: 'confirm', expiresInSeconds: 900 } }), key);
+
+      const customer = await deps.customers.getCustomer(tenantId, 'cust-42');
+      expect(Object.keys(customer?.openPrompts ?? {})).toEqual([messageIdForKey]);
+    });
+
+    it('never sends again after a crash between the provider call and storing the message', async () => {
+      // Prepare: the message went, then storing it failed (the function died there)
+      const putMessage = deps.messages.putMessage.bind(deps.messages);
+      let crash = true;
+      deps.messages.putMessage = async (message) => {
+        if (crash) {
+          crash = false;
+          throw new Error('the function crashed');
+        }
+        return putMessage(message);
+      };
+      await expect(sendMessage(deps, tenant, request(), key)).rejects.toThrow('the function crashed');
+
+      // Act: retries before and after the lease ran out
+      const during = await errorOf(sendMessage(deps, tenant, request(), key));
+      deps.clock.advance(deps.claimLeaseMs + 1);
+      const after = await sendMessage(deps, tenant, request(), key);
+      const replay = await sendMessage(deps, tenant, request(), key);
+
+      // Assess
+      expect(during).toMatchObject({ code: 'rate_limited', status: 429 });
+      expect((during as ParleyError).retryAfterSeconds).toBeGreaterThan(0);
+      expect(after.body).toMatchObject({ status: 'unknown' });
+      expect(replay).toMatchObject({ replayed: true, body: after.body });
+      expect(deps.sms.sent).toHaveLength(1);
+    });
+
+    it('refuses ill-formed text before it can reach a sender, even from a template stored before checks existed', async () => {
+      deps.putTemplate(tenantId, { name: 'legacy', sms: 'emoji cut \ud83d', updatedAt: '2025-01-01T00:00:00.000Z' });
+
+      const error = await errorOf(sendMessage(deps, tenant, request({ template: 'legacy', data: {} }), key));
+
+      expect(error).toMatchObject({ code: 'invalid_request', status: 400 });
+      expect(deps.sms.attempts).toHaveLength(0);
+      expect(deps.messages.claims.size).toBe(0);
+    });
+  });
+
   describe('when the provider is unavailable', () => {
     it.each(['unavailable', 'error'] as const)(
       'throws provider_unavailable, stores nothing and releases the claim (%s)',
       async (failure) => {
-        // Prepare
-        deps.sms.failNext(failure);
+        // Prepare: provably not taken on every try
+        deps.sms.failNext(failure, 3);
 
         // Act
         const error = await errorOf(sendMessage(deps, tenant, request(), key));
@@ -576,12 +658,26 @@ describe('send message', () => {
 
       const error = await errorOf(sendMessage(deps, tenant, request(), key));
 
-      expect((error.cause as Error).message).toBe('ECONNRESET');
+      expect((error.cause as Error).message).toBe('serializer failed');
+    });
+
+    it('retries a throttled call within the request and sends once', async () => {
+      // Prepare: throttled twice, then taken
+      deps.sms.failNext('unavailable', 2);
+
+      // Act
+      const result = await sendMessage(deps, tenant, request(), key);
+
+      // Assess
+      expect(result).toMatchObject({ statusCode: 202, status: 'sent' });
+      expect(deps.sms.attempts).toHaveLength(3);
+      expect(deps.sms.sent).toHaveLength(1);
+      expect(deps.slept).toHaveLength(2);
     });
 
     it('lets a retry with the same key go through and send', async () => {
       // Prepare
-      deps.sms.failNext('unavailable');
+      deps.sms.failNext('unavailable', 3);
       await errorOf(sendMessage(deps, tenant, request(), key));
 
       // Act
@@ -589,7 +685,7 @@ describe('send message', () => {
 
       // Assess
       expect(retry).toMatchObject({ statusCode: 202, replayed: false, messageId: messageIdForKey });
-      expect(deps.sms.attempts).toHaveLength(2);
+      expect(deps.sms.attempts).toHaveLength(4);
       expect(deps.sms.sent).toHaveLength(1);
       expect(onlyMessage(deps).status).toBe('sent');
     });

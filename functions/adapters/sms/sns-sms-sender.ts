@@ -1,27 +1,35 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { SmsSender } from '../../domain/ports.ts';
-import { classifyProviderError } from '../provider-errors.ts';
+import { classifyProviderError, singleAttempt } from '../provider-errors.ts';
 
-/** Outbound SMS through SNS `Publish` to a phone number, as a transactional message from the tenant's number. */
+/**
+ * Outbound SMS through SNS `Publish` to a phone number from the tenant's number: `Transactional`, or `Promotional`
+ * for marketing. One attempt per call (the client must not retry on its own: DESIGN section 11).
+ */
 export class SnsSmsSender implements SmsSender {
-  constructor(private readonly sns: SNSClient = new SNSClient({})) {}
+  constructor(private readonly sns: SNSClient = new SNSClient(singleAttempt)) {}
 
-  async sendSms(input: { to: string; from: string; body: string }): Promise<{ providerMessageId: string }> {
+  async sendSms(input: Parameters<SmsSender['sendSms']>[0]): Promise<{ providerMessageId: string }> {
+    let MessageId: string | undefined;
     try {
-      const { MessageId } = await this.sns.send(
+      ({ MessageId } = await this.sns.send(
         new PublishCommand({
           PhoneNumber: input.to,
           Message: input.body,
           MessageAttributes: {
-            'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
+            'AWS.SNS.SMS.SMSType': {
+              DataType: 'String',
+              StringValue: input.promotional ? 'Promotional' : 'Transactional',
+            },
             'AWS.MM.SMS.OriginationNumber': { DataType: 'String', StringValue: input.from },
           },
         }),
-      );
-      if (!MessageId) throw new Error('SNS answered without a MessageId');
-      return { providerMessageId: MessageId };
+      ));
     } catch (error) {
       throw classifyProviderError(error);
     }
+    // An answer without an id still means SNS took it: its outcome is what is unknown.
+    if (!MessageId) throw classifyProviderError(new Error('SNS answered without a MessageId'));
+    return { providerMessageId: MessageId };
   }
 }

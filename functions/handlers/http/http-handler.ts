@@ -43,9 +43,11 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
 });
 
 export const errorResult = (error: ParleyError): HttpResult =>
-  json(error.status, {
-    error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) },
-  });
+  json(
+    error.status,
+    { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } },
+    error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) },
+  );
 
 const principalOf = (event: HttpEvent): Principal | undefined => {
   const context = event.requestContext.authorizer?.lambda;

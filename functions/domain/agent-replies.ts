@@ -1,0 +1,111 @@
+/**
+ * An agent's (or backend's) free-form reply in a conversation, through the one outbound path: the segment cap and
+ * consent hold, a refusal is recorded with `message.failed`, and a reply whose outcome is unknown is never resent.
+ */
+import { ParleyError, ProviderRejectedError, ProviderUnavailableError } from './errors.ts';
+import { newMessageId, newTimelineId } from './ids.ts';
+import type { Customer, Message, MessageChannel, MessageClaim, Tenant } from './model.ts';
+import { deliver, type OutboundDeps, recordChatMessage } from './outbound.ts';
+import type { MessageStore } from './ports.ts';
+
+export interface AgentReplyDeps extends OutboundDeps {
+  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage'>;
+  getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
+  /** Pushes the reply to the customer's connected chat: 'gone' when that connection no longer exists. */
+  pushToConnectedChat(customer: Customer, message: Message): Promise<'ok' | 'gone' | 'none'>;
+  /** Someone has answered: the customer's free text no longer waits for attention. */
+  clearFreeTextAttention(tenantId: string, customerId: string, at: string): Promise<void>;
+  claimLeaseMs: number;
+}
+
+export interface AgentReply {
+  messageId: string;
+  channel: MessageChannel;
+  status: 'sent' | 'unknown';
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The connected chat, else the channel of the customer's last inbound message, else SMS with a phone, else email. */
+const channelFor = (customer: Customer, requested: 'auto' | MessageChannel): MessageChannel => {
+  if (requested !== 'auto') return requested;
+  if (customer.chat) return 'chat';
+  if (customer.activeChannel && customer.activeChannel !== 'chat') return customer.activeChannel;
+  return customer.phone ? 'sms' : 'email';
+};
+
+/**
+ * Sends the reply on the channel the customer is on now. A chat that has closed falls back to SMS (or email) under
+ * `auto`. Answers what happened; refusals before the provider are 4xx with nothing stored.
+ */
+export const replyToCustomer = async (
+  deps: AgentReplyDeps,
+  input: { tenant: Tenant; customerId: string; body: string; channel: 'auto' | MessageChannel },
+): Promise<AgentReply> => {
+  const { tenant } = input;
+  const customer = await deps.getCustomer(tenant.tenantId, input.customerId);
+  if (!customer) throw new ParleyError('not_found', 'Customer not found');
+  const now = deps.clock.now();
+  const claim: MessageClaim = {
+    tenantId: tenant.tenantId,
+    messageId: newMessageId(tenant.tenantId),
+    customerId: customer.customerId,
+    timelineId: newTimelineId(now),
+    requestHash: 'agent',
+    leaseUntil: now + deps.claimLeaseMs,
+    createdAt: iso(now),
+  };
+  const draft = (channel: MessageChannel, to: string, from: string): Message => ({
+    messageId: claim.messageId,
+    tenantId: tenant.tenantId,
+    customerId: customer.customerId,
+    timelineId: claim.timelineId,
+    direction: 'outbound',
+    channel,
+    to,
+    from,
+    body: input.body,
+    ...(channel === 'email' && { subject: `A message from ${tenant.name}` }),
+    status: 'sending',
+    statusHistory: [],
+    origin: 'agent',
+    createdAt: claim.createdAt,
+  });
+
+  let channel = channelFor(customer, input.channel);
+  if (channel === 'chat') {
+    if (!customer.chat) {
+      if (input.channel === 'chat') throw new ParleyError('no_reachable_channel', 'The customer has no chat open');
+    } else {
+      const message = draft('chat', customer.customerId, tenant.name);
+      if ((await deps.pushToConnectedChat(customer, message)) === 'ok') {
+        // The claim is the message's locator (GET /v1/messages/{id}); the push already happened, so no lease.
+        await deps.messages.claimMessage({ ...claim, leaseUntil: 0 });
+        await recordChatMessage(deps, message);
+        await deps.clearFreeTextAttention(tenant.tenantId, customer.customerId, claim.createdAt);
+        return { messageId: message.messageId, channel: 'chat', status: 'sent' };
+      }
+      if (input.channel === 'chat') throw new ParleyError('no_reachable_channel', 'The chat connection has closed');
+    }
+    // The chat is gone: back to SMS, as the customer would expect.
+    channel = customer.phone ? 'sms' : 'email';
+  }
+
+  const address = channel === 'sms' ? customer.phone : customer.email;
+  const from = channel === 'sms' ? tenant.smsNumber : tenant.emailFrom;
+  if (!address || !from) throw new ParleyError('no_reachable_channel', `The customer cannot be reached by ${channel}`);
+
+  await deps.messages.claimMessage(claim);
+  const progress = { handedToProvider: false };
+  try {
+    const delivered = await deliver(deps, draft(channel, address, from), { customer, progress });
+    await deps.clearFreeTextAttention(tenant.tenantId, customer.customerId, claim.createdAt);
+    if (delivered.status === 'failed') throw delivered.error ?? new ProviderRejectedError('refused');
+    return { messageId: claim.messageId, channel, status: delivered.status };
+  } catch (error) {
+    if (!progress.handedToProvider || error instanceof ProviderUnavailableError) {
+      await deps.messages.releaseClaim(claim);
+    }
+    throw error;
+  }
+};

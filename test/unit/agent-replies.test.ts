@@ -1,0 +1,120 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type AgentReplyDeps, replyToCustomer } from '../../functions/domain/agent-replies.ts';
+import type { Customer, Message } from '../../functions/domain/model.ts';
+import { type FakeSendDeps, makeTenant, sendDeps, tenantId } from './fakes.ts';
+
+const tenant = makeTenant();
+const customerId = 'cust-42';
+const phone = '+12025550143';
+
+let fakes: FakeSendDeps;
+let deps: AgentReplyDeps;
+let pushed: Message[];
+let cleared: string[];
+
+const seedCustomer = (overrides: Partial<Customer> = {}) =>
+  fakes.customers.seed({ tenantId, customerId, phone, activeChannel: 'sms', ...overrides });
+
+beforeEach(() => {
+  fakes = sendDeps();
+  pushed = [];
+  cleared = [];
+  deps = {
+    ...fakes,
+    getCustomer: (tenant, id) => fakes.customers.getCustomer(tenant, id),
+    pushToConnectedChat: async (_customer, message) => {
+      pushed.push(message);
+      return 'ok';
+    },
+    clearFreeTextAttention: async (_tenant, id) => {
+      cleared.push(id);
+    },
+  };
+});
+
+describe('agent replies (one outbound path)', () => {
+  it('sends by SMS on the channel the customer last wrote on, stores it and emits message.sent', async () => {
+    seedCustomer();
+
+    const reply = await replyToCustomer(deps, {
+      tenant,
+      customerId,
+      body: 'We have blocked the card.',
+      channel: 'auto',
+    });
+
+    expect(reply).toMatchObject({ channel: 'sms', status: 'sent' });
+    expect(fakes.sms.sent.map((s) => s.body)).toEqual(['We have blocked the card.']);
+    expect(await fakes.messages.getMessage(tenantId, reply.messageId)).toMatchObject({
+      origin: 'agent',
+      status: 'sent',
+      segments: 1,
+    });
+    expect(fakes.events.types()).toEqual(['message.sent']);
+    expect(cleared).toEqual([customerId]);
+  });
+
+  it('refuses a reply over the 6-segment cap with 422 message_too_long, sending and storing nothing', async () => {
+    seedCustomer();
+
+    const refused = replyToCustomer(deps, { tenant, customerId, body: 'x'.repeat(11 * 153), channel: 'auto' });
+
+    await expect(refused).rejects.toMatchObject({ code: 'message_too_long', status: 422 });
+    expect(fakes.sms.attempts).toEqual([]);
+    expect(fakes.messages.allMessages()).toEqual([]);
+    expect(fakes.messages.claims.size).toBe(0);
+  });
+
+  it('records a reply the provider rejects as failed with message.failed, and answers 422', async () => {
+    seedCustomer();
+    fakes.sms.failNext('rejected');
+
+    const rejected = replyToCustomer(deps, { tenant, customerId, body: 'Hello', channel: 'sms' });
+
+    await expect(rejected).rejects.toMatchObject({ code: 'provider_rejected', status: 422 });
+    expect(fakes.messages.allMessages()).toEqual([expect.objectContaining({ status: 'failed', origin: 'agent' })]);
+    expect(fakes.events.types()).toEqual(['message.failed']);
+  });
+
+  it('refuses a reply to an opted-out number with 422 recipient_opted_out', async () => {
+    seedCustomer({ consent: { sms: { status: 'opted_out', at: '2025-06-01T00:00:00.000Z', keyword: 'STOP' } } });
+
+    const refused = replyToCustomer(deps, { tenant, customerId, body: 'Hello', channel: 'sms' });
+
+    await expect(refused).rejects.toMatchObject({ code: 'recipient_opted_out' });
+    expect(fakes.sms.attempts).toEqual([]);
+  });
+
+  it('answers unknown when the answer was lost, and keeps the message', async () => {
+    seedCustomer();
+    fakes.sms.failNext('lost_answer');
+
+    const reply = await replyToCustomer(deps, { tenant, customerId, body: 'Hello', channel: 'sms' });
+
+    expect(reply.status).toBe('unknown');
+    expect(fakes.events.types()).toEqual(['message.unknown']);
+    expect(fakes.messages.claims.size).toBe(1);
+  });
+
+  it('releases the claim when the provider provably did not take it, so nothing is half-recorded', async () => {
+    seedCustomer();
+    fakes.sms.failNext('unavailable', 3);
+
+    const failed = replyToCustomer(deps, { tenant, customerId, body: 'Hello', channel: 'sms' });
+
+    await expect(failed).rejects.toMatchObject({ code: 'provider_unavailable', status: 503 });
+    expect(fakes.messages.claims.size).toBe(0);
+    expect(fakes.messages.allMessages()).toEqual([]);
+  });
+
+  it('goes to the connected chat, and is readable by id', async () => {
+    seedCustomer({ chat: { sessionId: 'chat_1', connectionId: 'conn-1', since: '2025-06-02T11:00:00.000Z' } });
+
+    const reply = await replyToCustomer(deps, { tenant, customerId, body: 'Hi, Sam here', channel: 'auto' });
+
+    expect(reply).toMatchObject({ channel: 'chat', status: 'sent' });
+    expect(pushed.map((m) => m.body)).toEqual(['Hi, Sam here']);
+    expect(fakes.sms.attempts).toEqual([]);
+    expect(await fakes.messages.getMessage(tenantId, reply.messageId)).toMatchObject({ channel: 'chat' });
+  });
+});
