@@ -1,7 +1,9 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { type HttpHandlerName, httpRoutes, webSocketRoutes } from '../functions/routes.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
@@ -29,10 +31,23 @@ export interface ParleyGatewayProps {
   readonly replyDomain: string;
   /** Where alarms are mailed (the SNS subscription must be confirmed from that mailbox). @default no subscription */
   readonly alarmEmail?: string;
+  /**
+   * Send every alarm to this topic of the embedding app instead of a topic of Parley's own; leave `alarmEmail` out
+   * then (subscribe on your topic). Its policy, and its key's if it is encrypted, must let CloudWatch
+   * (`cloudwatch.amazonaws.com`) publish.
+   * @default a new KMS-encrypted, TLS-only topic
+   */
+  readonly existingAlarmTopic?: sns.ITopic;
   /** Failed sends (the `MessagesFailed` metric) in 5 minutes that raise an alarm. @default 10 */
   readonly messagesFailedAlarmThreshold?: number;
   /** Name of the EventBridge bus backends subscribe to; unique per account and region. @default 'parley' */
   readonly eventBusName?: string;
+  /**
+   * Publish Parley's events (`source: "parley"`) to this bus of the embedding app instead of creating one; leave
+   * `eventBusName` out then. The functions get `events:PutEvents` on it.
+   * @default a new bus named `eventBusName`
+   */
+  readonly existingEventBus?: events.IEventBus;
   /** Archive every Parley event for this long, for replay. @default no archive */
   readonly eventArchiveRetention?: Duration;
   /**
@@ -78,6 +93,10 @@ export type GatewayHandlerName = HttpHandlerName | WebSocketHandlerName;
 interface Access {
   /** Item reads and writes on the table and each index (`items`), or on the base table only (`baseTableItems`). */
   readonly table?: 'items' | 'baseTableItems';
+  /**
+   * Publishes events: `PutEvents` on the bus and, for the events EventBridge keeps refusing, `SendMessage` on the
+   * undelivered-events queue (`PARLEY_EVENTS_DLQ_URL`). One need, so no function can publish without the queue.
+   */
   readonly putEvents?: boolean;
   /** Reads the token secret that signs reply addresses and chat links. */
   readonly tokens?: boolean;
@@ -89,10 +108,12 @@ interface Access {
   readonly pushChat?: boolean;
   /** Starts chat sessions, whose links point at the chat page. */
   readonly startChat?: boolean;
+  /** Lists by status (the callback queue, the attention list) through the status index, beside base-table items. */
+  readonly statusIndex?: boolean;
 }
 
-// Read off the handlers. The escalation and chat handlers never query an index (only the CLI's tenant listing
-// does), so they get the base table alone.
+// Read off the handlers. The chat handlers never query an index, so they get the base table alone; the callback
+// queue and the attention list are paged through the status index (gsi2) only.
 const accessByHandler: Record<GatewayHandlerName, Access> = {
   'send-message': { table: 'items', putEvents: true, tokens: true, sms: true, email: true },
   messages: { table: 'items' },
@@ -107,8 +128,9 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
     email: true,
     pushChat: true,
     startChat: true,
+    statusIndex: true,
   },
-  callbacks: { table: 'baseTableItems', putEvents: true },
+  callbacks: { table: 'baseTableItems', putEvents: true, statusIndex: true },
   pages: {},
   openapi: {},
   'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
@@ -167,6 +189,11 @@ export class ParleyGateway extends Construct {
   readonly inboundSms: ParleyFunction;
   /** Every inbound SMS nobody processed, whichever step gave up on it; alarmed on. */
   readonly inboundSmsDeadLetters: DeadLetterQueue;
+  /**
+   * Events EventBridge kept refusing after the functions' retries, one message per PutEvents call with the entries
+   * as sent (`entries`) and why each failed (`errors`); replay with `aws events put-events --entries`. Alarmed on.
+   */
+  readonly undeliveredEvents: DeadLetterQueue;
   private readonly replyDomain: string;
   private readonly chatSessionTtl: Duration;
 
@@ -179,12 +206,22 @@ export class ParleyGateway extends Construct {
     this.table = new ParleyTable(this, 'Data');
     this.events = new ParleyEvents(this, 'Events', {
       eventBusName: props.eventBusName,
+      existingBus: props.existingEventBus,
       archiveRetention: props.eventArchiveRetention,
+    });
+    this.undeliveredEvents = new DeadLetterQueue(this, 'UndeliveredEvents');
+    Validations.of(this.undeliveredEvents.queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of event publishing: functions send it the events EventBridge kept ' +
+        'refusing. Nothing consumes it but an operator replaying them, so there is no failed processing to redrive ' +
+        'into another queue; its depth is alarmed on from the first message.',
     });
     this.email = new ParleyEmail(this, 'Email', { emailDomain: props.emailDomain });
     this.tokenSecret = new TokenSecret(this, 'TokenSecret', { encryptionKey: this.table.key });
     this.monitoring = new ParleyMonitoring(this, 'Monitoring', {
       alarmEmail: props.alarmEmail,
+      existingTopic: props.existingAlarmTopic,
       messagesFailedAlarmThreshold: props.messagesFailedAlarmThreshold,
     });
 
@@ -270,6 +307,7 @@ export class ParleyGateway extends Construct {
     this.inboundSmsDeadLetters.grantSendMessage(this.inboundSms.fn);
     this.inboundSmsTopic.subscribe(this.inboundSms.fn, deadLetterQueue);
     this.monitoring.alarmOnDeadLetterQueue('InboundSmsDeadLetters', deadLetterQueue);
+    this.monitoring.alarmOnDeadLetterQueue('UndeliveredEvents', this.undeliveredEvents.queue);
 
     this.monitoring.addDashboardWidgets({
       httpStage: this.httpApi.stage,
@@ -279,7 +317,7 @@ export class ParleyGateway extends Construct {
           ([name, fn]) => [name, fn.fn],
         ),
       ),
-      deadLetterQueues: { 'inbound SMS': deadLetterQueue },
+      deadLetterQueues: { 'inbound SMS': deadLetterQueue, 'undelivered events': this.undeliveredEvents.queue },
     });
   }
 
@@ -300,7 +338,12 @@ export class ParleyGateway extends Construct {
   private grantAccess(fn: ParleyFunction, access: Access, integratedInto: IntegratedInto): void {
     if (access.table === 'items') this.table.grantReadWriteItems(fn.fn);
     if (access.table === 'baseTableItems') this.table.grantReadWriteBaseTableItems(fn.fn);
-    if (access.putEvents) this.events.grantPutEvents(fn.fn);
+    if (access.statusIndex) this.table.grantQueryIndex(fn.fn, 'gsi2');
+    if (access.putEvents) {
+      this.events.grantPutEvents(fn.fn);
+      this.undeliveredEvents.grantSendMessage(fn.fn);
+      fn.addEnvironment('PARLEY_EVENTS_DLQ_URL', this.undeliveredEvents.queue.queueUrl);
+    }
     if (access.tokens) {
       this.tokenSecret.grantRead(fn.fn);
       fn.addEnvironment('PARLEY_TOKEN_SECRET_ARN', this.tokenSecret.secret.secretArn);

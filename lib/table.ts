@@ -88,6 +88,22 @@ export class ParleyTable extends Construct {
     );
   }
 
+  /**
+   * `dynamodb:Query` on one index only (no base table, no write), beside `grantReadWriteBaseTableItems`: for a
+   * handler that lists by status from the status index (`gsi2`: callbacks, conversations needing attention).
+   */
+  grantQueryIndex(
+    grantee: iam.IGrantable,
+    indexName: (typeof tableSchema.globalSecondaryIndexes)[number]['indexName'],
+  ): void {
+    this.grant(
+      grantee,
+      ['dynamodb:Query'],
+      [`${this.table.tableArn}/index/${indexName}`],
+      ['kms:Decrypt', 'kms:DescribeKey'],
+    );
+  }
+
   private grant(grantee: iam.IGrantable, actions: string[], resourceArns: string[], keyActions: string[]): void {
     iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
     // The key serves DynamoDB here; the secret's reader gets its own grant, through Secrets Manager.

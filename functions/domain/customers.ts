@@ -1,5 +1,6 @@
-import type { Customer, Message } from './model.ts';
-import type { CustomerStore } from './ports.ts';
+import { NotFoundError } from './errors.ts';
+import type { Customer, Message, MessageChannel } from './model.ts';
+import type { Clock, CustomerChanges, CustomerStore, MessageStore } from './ports.ts';
 
 /**
  * Keeps the (tenant, channel, address) → customer pointers in step with a customer's addresses. Consent belongs to
@@ -102,3 +103,58 @@ export const openPromptsOf = (customer: Customer, now: number) =>
       ...(prompt.reference !== undefined && { reference: prompt.reference }),
       summary: prompt.summary,
     }));
+
+export interface CustomerDeps {
+  customers: CustomerStore;
+  messages: Pick<MessageStore, 'listTimeline'>;
+  clock: Clock;
+}
+
+/** `GET /v1/customers/{id}`: the profile, or `not_found`. */
+export const getCustomerProfile = async (deps: CustomerDeps, tenantId: string, customerId: string) => {
+  const customer = await deps.customers.getCustomer(tenantId, customerId);
+  if (!customer) throw new NotFoundError('Customer');
+  return customerView(customer);
+};
+
+/** `PUT /v1/customers/{id}`: creates or updates the profile and the address pointers; `created` for a new one. */
+export const putCustomer = async (
+  deps: CustomerDeps,
+  input: { tenantId: string; customerId: string; changes: CustomerChanges },
+) => {
+  const result = await deps.customers.upsertCustomer(input.tenantId, input.customerId, input.changes, {
+    create: true,
+    now: new Date(deps.clock.now()).toISOString(),
+  });
+  if (!result) throw new NotFoundError('Customer');
+  await syncAddresses(deps.customers, result.before, result.after);
+  return { created: result.before === undefined, customer: customerView(result.after) };
+};
+
+/**
+ * The channel the customer is on now: the connected chat, else the channel of their latest inbound message, else
+ * that of the latest message of the conversation; null for a conversation with nothing in it.
+ */
+export const activeChannelOf = (customer: Customer, latest: Message | undefined): MessageChannel | null =>
+  customer.chat ? 'chat' : (customer.activeChannel ?? latest?.channel ?? null);
+
+/** `GET /v1/customers/{id}/conversation`: one page of the cross-channel timeline, newest first. */
+export const conversationView = async (
+  deps: CustomerDeps,
+  input: { tenantId: string; customerId: string; limit: number; before?: string },
+) => {
+  const customer = await deps.customers.getCustomer(input.tenantId, input.customerId);
+  if (!customer) throw new NotFoundError('Customer');
+  const page = await deps.messages.listTimeline(input.tenantId, input.customerId, {
+    limit: input.limit,
+    ...(input.before !== undefined && { before: input.before }),
+  });
+  return {
+    customerId: input.customerId,
+    activeChannel: activeChannelOf(customer, page.messages[0]),
+    preferredChannel: customer.preferences.channel ?? customer.learnedChannel ?? null,
+    openPrompts: openPromptsOf(customer, deps.clock.now()),
+    messages: page.messages.map((message) => timelineEntry(message, customer)),
+    ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }),
+  };
+};

@@ -36,8 +36,8 @@ export interface CustomerChanges {
 export interface CustomerInboundUpdate {
   at: string;
   channel: Channel;
-  /** Creates the customer (an unknown sender's conversation). */
-  create?: { phone: string; unknownSender: boolean };
+  /** Creates the customer (an unknown sender's conversation), with the address it wrote from. */
+  create?: { phone?: string; email?: string; unknownSender: boolean };
   consent?: { channel: Channel; record: ConsentRecord };
   /** Prompts answered now: each moves from open to answered. */
   answers?: Record<string, PromptAnswer>;
@@ -50,7 +50,10 @@ export interface CustomerInboundUpdate {
 
 /** (tenant, channel, address): the customer it belongs to and the consent given from it. */
 export interface AddressRecord {
+  /** The customer the address was given to last. */
   customerId?: string;
+  /** Every customer the address belongs to, the latest first (a joint account, a family phone). */
+  customerIds?: string[];
   consent?: ConsentRecord;
 }
 
@@ -101,7 +104,8 @@ export interface CustomerStore {
 
 export interface InboundCustomerStore extends CustomerStore {
   getAddress(tenantId: string, channel: Channel, address: string): Promise<AddressRecord | undefined>;
-  setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<void>;
+  /** False when a later consent change is already recorded for the address (this one arrived late). */
+  setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<boolean>;
   updateCustomerAfterInbound(
     tenantId: string,
     customerId: string,
@@ -121,6 +125,8 @@ export interface MessageStore {
   getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined>;
   putMessage(message: Message): Promise<void>;
   getMessageByClaim(claim: MessageClaim): Promise<Message | undefined>;
+  /** The message at a position of a customer's timeline (where a prompt or a claim says it is). */
+  getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined>;
   getMessage(tenantId: string, messageId: string): Promise<Message | undefined>;
   listTimeline(
     tenantId: string,
@@ -129,20 +135,35 @@ export interface MessageStore {
   ): Promise<TimelinePage>;
 }
 
+/** What every provider sender takes besides the content: Parley's own ids travel with the request where allowed. */
+interface OutboundIds {
+  /** Parley's message id (an SES message tag; DESIGN section 11). */
+  messageId?: string;
+  tenantId?: string;
+}
+
+/**
+ * A channel's sender. Resolves to the provider's message id; throws `ProviderRejectedError` (refused for good),
+ * `ProviderUnavailableError` (provably not taken: safe to try again) or `ProviderOutcomeUnknownError` (it may have
+ * gone: never send it again).
+ */
 export interface SmsSender {
-  /** Resolves to the provider's message id; throws ProviderRejectedError or ProviderUnavailableError. */
-  sendSms(input: { to: string; from: string; body: string }): Promise<{ providerMessageId: string }>;
+  sendSms(input: OutboundIds & { to: string; from: string; body: string; promotional?: boolean }): Promise<{
+    providerMessageId: string;
+  }>;
 }
 
 export interface EmailSender {
-  sendEmail(input: {
-    to: string;
-    from: string;
-    replyTo: string;
-    subject: string;
-    text: string;
-    html?: string;
-  }): Promise<{ providerMessageId: string }>;
+  sendEmail(
+    input: OutboundIds & {
+      to: string;
+      from: string;
+      replyTo: string;
+      subject: string;
+      text: string;
+      html?: string;
+    },
+  ): Promise<{ providerMessageId: string }>;
 }
 
 export interface ParleyEvent {
@@ -162,3 +183,149 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+// Escalation: attention, callbacks and chat (DESIGN sections 5 and 8). The stores behind these ports serve their
+// lists from the status index, paged: a cursor a store did not hand out is refused with `InvalidCursorError` (400).
+
+type Callback = import('./model.ts').Callback;
+type ChatSession = import('./model.ts').ChatSession;
+type Connection = import('./model.ts').Connection;
+
+/** One page of a list, and the cursor of the next page when there is one. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+/** Why a conversation needs an agent: unanswered free text, an open callback, a connected chat. */
+export type AttentionReason = 'free_text' | 'callback' | 'chat';
+
+/** One raised reason: when, a short summary for the agent (at most 160 characters), and what it names. */
+export interface AttentionMark {
+  at: string;
+  summary?: string;
+  /** The callback id or chat session id the reason is about. */
+  ref?: string;
+}
+
+/** A conversation that needs attention, and why. */
+export interface AttentionEntry {
+  customerId: string;
+  /** When it began to need attention: kept while any reason stays raised. */
+  since: string;
+  /** The latest raise; lists are ordered by it, most recent first. */
+  lastAt: string;
+  reasons: Partial<Record<AttentionReason, AttentionMark>>;
+}
+
+/**
+ * Conversations needing attention, one entry per customer with a reason per kind. Marks are ordered by `at`, so
+ * events that arrive out of order settle the same way: a raise never replaces a later mark of its reason, and a
+ * clear only clears a mark raised at or before it.
+ */
+export interface AttentionStore {
+  /** Raises one reason; the conversation is listed until every reason is cleared. */
+  raise(tenantId: string, customerId: string, reason: AttentionReason, mark: AttentionMark): Promise<void>;
+  /** Clears one reason raised at or before `at`; with `ref`, only the mark naming it (a newer chat stays). */
+  clear(
+    tenantId: string,
+    customerId: string,
+    reason: AttentionReason,
+    options: { at: string; ref?: string },
+  ): Promise<void>;
+  get(tenantId: string, customerId: string): Promise<AttentionEntry | undefined>;
+  /** Conversations with a reason raised, most recent first. */
+  list(tenantId: string, page: PageRequest): Promise<Page<AttentionEntry>>;
+}
+
+/** The change closing a requested callback. */
+export interface CallbackClosing {
+  status: 'completed' | 'cancelled';
+  note?: string;
+  at: string;
+}
+
+/**
+ * Callbacks, with at most one open (`requested`) per customer, kept by a guard item on the customer that holds a
+ * copy of the callback it guards. A closed callback expires after a while; reads treat it as gone from then on.
+ */
+export interface CallbackStore {
+  /**
+   * Opens `callback` unless the customer has one open, and returns the customer's open callback. `opened` says the
+   * returned callback became open through this call (or an earlier attempt of the same callback id), so its
+   * follow-ups (attention, `callback.requested`) are due; false when another request already had it open. A guard
+   * whose callback record is missing (a crash between the writes) is completed from its copy; one pointing at a
+   * closed or long-gone callback is taken over.
+   */
+  openCallback(callback: Callback): Promise<{ opened: boolean; callback: Callback }>;
+  getCallback(tenantId: string, callbackId: string): Promise<Callback | undefined>;
+  /** Newest first: by status from the status index, or every status. */
+  listCallbacks(tenantId: string, options: PageRequest & { status?: Callback['status'] }): Promise<Page<Callback>>;
+  /** Closes a requested callback and frees the customer's guard; undefined when it is unknown or already closed. */
+  closeCallback(tenantId: string, callbackId: string, change: CallbackClosing): Promise<Callback | undefined>;
+}
+
+/** The chat connected right now, as kept on the customer. */
+export interface CustomerChat {
+  sessionId: string;
+  connectionId: string;
+  since: string;
+}
+
+/** Chat sessions, the customer's current session, WebSocket connections and the chat connected on the customer. */
+export interface ChatStore {
+  /**
+   * Stores a session unless one with its id exists (a redelivered start: the stored one is returned), then makes it
+   * the customer's current session unless a newer one is; `replaced` names the session it took over from.
+   */
+  putChatSession(session: ChatSession): Promise<{ session: ChatSession; replaced?: string }>;
+  getChatSession(tenantId: string, sessionId: string): Promise<ChatSession | undefined>;
+  setChatSessionState(
+    tenantId: string,
+    sessionId: string,
+    change: { status?: ChatSession['status']; connectionId?: string | null },
+  ): Promise<void>;
+  putConnection(connection: Connection): Promise<void>;
+  getConnection(connectionId: string): Promise<Connection | undefined>;
+  deleteConnection(connectionId: string): Promise<void>;
+  /**
+   * Records the chat connected now on the customer (active channel chat), or clears it when `chat` is null and the
+   * connection named is still the customer's (active channel back to SMS).
+   */
+  setCustomerChat(
+    tenantId: string,
+    customerId: string,
+    chat: CustomerChat | null,
+    clearingConnectionId?: string,
+  ): Promise<void>;
+}
+
+/** Pushes a frame to a WebSocket connection; 'gone' when the connection no longer exists. */
+export interface ConnectionPusher {
+  push(connectionId: string, frame: unknown): Promise<'ok' | 'gone'>;
+}
+
+/** The legacy names of attention reasons, used by callers not yet moved onto `AttentionStore`. */
+export type LegacyAttentionReason = 'freeTextAt' | 'callbackId' | 'chatSessionId';
+
+/** What the conversation code reads and writes besides the stores above: the customer, the timeline, messages. */
+export interface EscalationStore
+  extends Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'> {
+  getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
+  /**
+   * Sets (a value) or clears (null) one attention reason.
+   * @deprecated Use `AttentionStore.raise` / `AttentionStore.clear`; kept for the agent reply until it moves.
+   */
+  setAttentionReason(
+    tenantId: string,
+    customerId: string,
+    reason: LegacyAttentionReason,
+    value: string | null,
+    at: string,
+  ): Promise<void>;
+}

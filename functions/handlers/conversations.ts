@@ -4,7 +4,7 @@ import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
 import { NotFoundError } from '../domain/errors.ts';
-import { replyToCustomer, startChatSession } from '../domain/escalation.ts';
+import { listNeedingAttention, replyToCustomer, startChat } from '../domain/escalation.ts';
 import {
   chatSessionRequestSchema,
   conversationsQuerySchema,
@@ -13,7 +13,8 @@ import {
   replyRequestSchema,
 } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
-import { type HttpRequest, type HttpResult, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
+import { type HttpRequest, json, requirePrincipal } from './http/http-handler.ts';
+import { type Route, readPage, routedHandler } from './http/router.ts';
 
 const escalation = createEscalation({
   tokenSecret: await loadTokenSecret(),
@@ -21,7 +22,7 @@ const escalation = createEscalation({
   email: new SesEmailSender(requireEnv('PARLEY_SES_CONFIGURATION_SET')),
   pusher: (endpoint) => new ApiGatewayPusher(endpoint),
 });
-const { deps, store } = escalation;
+const { deps } = escalation;
 
 const customerIdOf = (request: HttpRequest): string =>
   parseWith(customerIdSchema, request.event.pathParameters?.customerId ?? '', 'customerId');
@@ -34,7 +35,7 @@ const tenantOf = async (request: HttpRequest) => {
 };
 
 /** POST /v1/customers/{id}/messages: goes out on the channel the customer is on now, and says which. */
-const reply = async (request: HttpRequest) => {
+const reply: Route = async (request) => {
   const tenant = await tenantOf(request);
   const customerId = customerIdOf(request);
   const body = parseWith(replyRequestSchema, request.body ?? {});
@@ -44,61 +45,26 @@ const reply = async (request: HttpRequest) => {
 };
 
 /** POST /v1/customers/{id}/chat-sessions: a signed, expiring link, optionally texted to the customer. */
-const startChat = async (request: HttpRequest) => {
+const startChatSession: Route = async (request) => {
   const tenant = await tenantOf(request);
   const customerId = customerIdOf(request);
   const body = parseWith(chatSessionRequestSchema, request.body ?? {});
-  const customer = await store.getCustomer(tenant.tenantId, customerId);
-  if (!customer) throw new NotFoundError('Customer');
   escalation.useHttpEvent(request.event.requestContext);
-  const session = await startChatSession(deps, { tenant, customerId });
-  let linkSent: string | undefined;
-  if (body.sendLink) {
-    const sent = await replyToCustomer(deps, {
-      tenant,
-      customerId,
-      body: `${tenant.name}: chat with us here: ${session.url}`,
-      channel: 'auto',
-    });
-    linkSent = sent.messageId;
-  }
-  return json(201, {
-    sessionId: session.sessionId,
-    url: session.url,
-    expiresAt: session.expiresAt,
-    ...(linkSent && { linkMessageId: linkSent }),
-  });
+  return json(201, await startChat(deps, { tenant, customerId, sendLink: body.sendLink }));
 };
 
-/** GET /v1/conversations?needs=attention: open callbacks, active chats and unanswered free text, newest first. */
-const needingAttention = async (request: HttpRequest) => {
-  const tenant = await tenantOf(request);
-  parseWith(conversationsQuerySchema, request.event.queryStringParameters ?? {}, 'query');
-  const entries = await store.listAttention(tenant.tenantId);
-  return json(200, {
-    conversations: entries.map((entry) => ({
-      customerId: entry.customerId,
-      since: entry.since,
-      lastMessageAt: entry.lastMessageAt,
-      reasons: [
-        ...(entry.callbackId ? ['callback'] : []),
-        ...(entry.chatSessionId ? ['chat'] : []),
-        ...(entry.freeTextAt ? ['free_text'] : []),
-      ],
-      ...(entry.summary !== undefined && { summary: entry.summary }),
-      ...(entry.callbackId !== undefined && { callbackId: entry.callbackId }),
-    })),
-  });
+/** GET /v1/conversations?needs=attention: open callbacks, active chats and unanswered free text, most recent first. */
+const needingAttention: Route = async (request) => {
+  const { tenantId } = requirePrincipal(request);
+  const { limit, cursor } = parseWith(conversationsQuerySchema, request.event.queryStringParameters ?? {}, 'query');
+  const page = await readPage('cursor', () =>
+    listNeedingAttention(deps, { tenantId, limit, ...(cursor !== undefined && { cursor }) }),
+  );
+  return json(200, page);
 };
 
-const routes: Record<string, (request: HttpRequest) => Promise<HttpResult>> = {
+export const handler = routedHandler('conversations', {
   'POST /v1/customers/{customerId}/messages': reply,
-  'POST /v1/customers/{customerId}/chat-sessions': startChat,
+  'POST /v1/customers/{customerId}/chat-sessions': startChatSession,
   'GET /v1/conversations': needingAttention,
-};
-
-export const handler = httpHandler(async (request) => {
-  const route = routes[request.routeKey];
-  if (!route) throw new NotFoundError('Route');
-  return route(request);
 });

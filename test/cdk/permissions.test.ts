@@ -24,6 +24,20 @@ const tableArn = ref({
 const queueArn = {
   'Fn::GetAtt': [logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue), 'Arn'],
 };
+const undeliveredEventsArn = {
+  'Fn::GetAtt': [logicalIdOf(stack, stack.gateway.undeliveredEvents.queue), 'Arn'],
+};
+/** What publishing events takes: the bus, and the queue for what EventBridge keeps refusing. */
+const publishEvents = ['events:PutEvents', 'sqs:SendMessage'];
+const eventPublishers: HandlerName[] = [
+  'send-message',
+  'conversations',
+  'callbacks',
+  'ws-connect',
+  'ws-message',
+  'ws-disconnect',
+  'inbound-sms',
+];
 
 const baseTableItemActions = [
   'dynamodb:DeleteItem',
@@ -67,7 +81,7 @@ describe('least-privilege grants', () => {
     expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } });
   });
 
-  it('send-message reads and writes items, puts events, reads the secret, sends SMS and email: nothing else', () => {
+  it('send-message reads and writes items, publishes events, reads the secret, sends SMS and email: nothing else', () => {
     expect(new Set(allActions('send-message'))).toEqual(
       new Set([
         ...baseline,
@@ -77,7 +91,7 @@ describe('least-privilege grants', () => {
         'kms:Encrypt',
         'kms:GenerateDataKey',
         'kms:GenerateDataKeyWithoutPlaintext',
-        'events:PutEvents',
+        ...publishEvents,
         'secretsmanager:GetSecretValue',
         'ses:SendEmail',
         'ses:SendRawEmail',
@@ -124,7 +138,7 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('inbound SMS reads and writes base-table items, puts events, reads the secret, sends SMS, pushes to chat and dead-letters: nothing else', () => {
+  it('inbound SMS reads and writes base-table items, publishes events, reads the secret, sends SMS, pushes to chat and dead-letters: nothing else', () => {
     expect(allActions('inbound-sms').sort()).toEqual(
       [
         ...baseline,
@@ -138,11 +152,10 @@ describe('least-privilege grants', () => {
         'kms:Encrypt',
         'kms:GenerateDataKey',
         'kms:GenerateDataKeyWithoutPlaintext',
-        'events:PutEvents',
+        ...publishEvents,
         'secretsmanager:GetSecretValue',
         'kms:Decrypt', // the secret's, through Secrets Manager only
         'sns:Publish',
-        'sqs:SendMessage',
         'execute-api:ManageConnections',
       ].sort(),
     );
@@ -158,13 +171,26 @@ describe('least-privilege grants', () => {
     expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } });
   });
 
-  it('inbound SMS may send messages to its dead-letter queue and to no other queue', () => {
+  it('inbound SMS may send messages to its dead-letter queue and the undelivered-events queue, no other', () => {
     const sqs = statementsOf('inbound-sms').filter((statement) =>
       actionsOf(statement).some((a) => a.startsWith('sqs:')),
     );
-    expect(sqs).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn })]);
-    for (const handler of ['send-message', 'messages', 'customers', 'templates', 'openapi', 'authorizer'] as const) {
-      expect(allActions(handler), handler).not.toContain('sqs:SendMessage');
+    // One statement (CDK merges grants of the same action), naming both queues.
+    expect(sqs).toEqual([expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage' })]);
+    expect(new Set([sqs[0]?.Resource].flat().map(ref))).toEqual(new Set([ref(queueArn), ref(undeliveredEventsArn)]));
+  });
+
+  it('only the functions that publish events may send to the undelivered-events queue, and to no other queue', () => {
+    for (const handler of handlerNames) {
+      const publishes = eventPublishers.includes(handler);
+      expect(allActions(handler).includes('events:PutEvents'), handler).toBe(publishes);
+      if (handler === 'inbound-sms') continue; // its own dead-letter queue too: above
+      const sqs = statementsOf(handler).filter((statement) => actionsOf(statement).some((a) => a.startsWith('sqs:')));
+      expect(sqs, handler).toEqual(
+        publishes
+          ? [expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: undeliveredEventsArn })]
+          : [],
+      );
     }
   });
 
@@ -191,19 +217,21 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('conversations reads and writes base-table items, puts events, reads the secret, sends SMS and email, pushes to chat', () => {
+  it('conversations reads and writes base-table items, publishes events, reads the secret, sends SMS and email, pushes to chat', () => {
     expect(allActions('conversations').sort()).toEqual(
       [
         ...baseline,
         ...baseTableItemActions,
         ...dataKeyActions,
-        'events:PutEvents',
+        ...publishEvents,
         'secretsmanager:GetSecretValue',
         'kms:Decrypt',
         'ses:SendEmail',
         'ses:SendRawEmail',
         'sns:Publish',
         'execute-api:ManageConnections',
+        // The attention list, through the status index.
+        'dynamodb:Query',
       ].sort(),
     );
     const publish = statementsOf('conversations').filter((statement) => actionsOf(statement).includes('sns:Publish'));
@@ -215,9 +243,9 @@ describe('least-privilege grants', () => {
     expect(ref(ses.map((statement) => statement.Resource))).toContain('identity/mail.bank.example');
   });
 
-  it('callbacks reads and writes base-table items and puts events: nothing else', () => {
+  it('callbacks reads and writes base-table items, queries the status index and publishes events: nothing else', () => {
     expect(allActions('callbacks').sort()).toEqual(
-      [...baseline, ...baseTableItemActions, ...dataKeyActions, 'events:PutEvents'].sort(),
+      [...baseline, ...baseTableItemActions, ...dataKeyActions, ...publishEvents, 'dynamodb:Query'].sort(),
     );
   });
 
@@ -225,21 +253,27 @@ describe('least-privilege grants', () => {
     ['ws-connect', ['secretsmanager:GetSecretValue', 'kms:Decrypt']],
     ['ws-message', ['execute-api:ManageConnections']],
     ['ws-disconnect', []],
-  ] as const)('%s reads and writes base-table items and puts events, plus %j', (handler, extra) => {
+  ] as const)('%s reads and writes base-table items and publishes events, plus %j', (handler, extra) => {
     expect(allActions(handler).sort()).toEqual(
-      [...baseline, ...baseTableItemActions, ...dataKeyActions, 'events:PutEvents', ...extra].sort(),
+      [...baseline, ...baseTableItemActions, ...dataKeyActions, ...publishEvents, ...extra].sort(),
     );
   });
 
-  it('every handler written for escalation touches the base table only: no index, no batch, no Scan', () => {
-    for (const handler of [
-      'conversations',
-      'callbacks',
-      'ws-connect',
-      'ws-message',
-      'ws-disconnect',
-      'inbound-sms',
-    ] as const) {
+  it('the callback queue and the attention list may Query the status index (gsi2) and nothing else beside the base table', () => {
+    for (const handler of ['conversations', 'callbacks'] as const) {
+      const table = statementsOf(handler).filter((statement) =>
+        actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(table, handler).toHaveLength(2);
+      expect(ref(table[0]?.Resource), handler).toBe(tableArn);
+      const index = table[1];
+      expect(actionsOf(index as never), handler).toEqual(['dynamodb:Query']);
+      expect(JSON.stringify(index?.Resource), handler).toContain('/index/gsi2');
+    }
+  });
+
+  it('every chat and inbound handler touches the base table only: no index, no batch, no Scan', () => {
+    for (const handler of ['ws-connect', 'ws-message', 'ws-disconnect', 'inbound-sms'] as const) {
       const table = statementsOf(handler).filter((statement) =>
         actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
       );

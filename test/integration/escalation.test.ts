@@ -44,7 +44,12 @@ const openChat = async (url: string) => {
   // biome-ignore lint/suspicious/noExplicitAny: frames are arbitrary JSON that each test asserts on
   type Frame = any;
   const frames: Frame[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString())));
+  /** The size of each frame as it came over the wire, in bytes. */
+  const sizes: number[] = [];
+  socket.on('message', (data: Buffer) => {
+    sizes.push(data.length);
+    frames.push(JSON.parse(data.toString()));
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('unexpected-response', (_req, res) => reject(new Error(`refused ${res.statusCode}`)));
@@ -59,7 +64,7 @@ const openChat = async (url: string) => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  return { socket, frames, waitFor };
+  return { socket, frames, sizes, waitFor };
 };
 
 const refusal = (url: string) =>
@@ -76,6 +81,22 @@ const refusal = (url: string) =>
 
 const startChat = async (customerId: string, key?: string) =>
   h.api(`/v1/customers/${customerId}/chat-sessions`, { method: 'POST', body: {}, ...(key && { key }) });
+
+/** A literal email of about `kb` kilobytes to a customer. */
+const longEmail = (customerId: string, email: string, kb: number, label: string) =>
+  h.api('/v1/messages', {
+    body: {
+      customerId,
+      to: { email },
+      channel: 'email',
+      body: { email: { subject: `Statement ${label}`, text: `${label}: ${'x'.repeat(kb * 1024)}` } },
+    },
+  });
+
+const attentionOf = async (customerId: string) =>
+  (await h.api('/v1/conversations?needs=attention')).body.conversations.find(
+    (c: { customerId: string }) => c.customerId === customerId,
+  );
 
 describe('callbacks', () => {
   it('CALL creates one callback with the context, acknowledges it and emits callback.requested', async () => {
@@ -148,6 +169,50 @@ describe('callbacks', () => {
     const demo = (await h.api('/v1/callbacks')).body.callbacks;
     expect(demo.find((c: { customerId: string }) => c.customerId === `sms:${phone}`)).toBeUndefined();
   });
+
+  it('CALL after five 95 KB emails opens a callback whose context keeps 160-character summaries', async () => {
+    const phone = '+12025550171';
+    const email = 'long-mail@example.com';
+    await h.api('/v1/customers/cust-long-mail', { method: 'PUT', body: { phone, email } });
+    for (let i = 0; i < 5; i++) expect((await longEmail('cust-long-mail', email, 95, `Mail ${i}`)).status).toBe(202);
+
+    await reply(phone, 'CALL');
+
+    expect(outboxBodies(phone).at(-1)).toContain('an agent will call you back shortly');
+    const listed = (await h.api('/v1/callbacks?status=requested')).body.callbacks;
+    const callback = listed.find((c: { customerId: string }) => c.customerId === 'cust-long-mail');
+    const bodies: string[] = callback.context.recentMessages.map((m: { body: string }) => m.body);
+    expect(bodies.filter((body) => body.startsWith('Mail '))).toHaveLength(5);
+    for (const body of bodies) expect(body.length).toBeLessThanOrEqual(160);
+  });
+
+  it('pages the callback queue and the attention list with a cursor, and refuses a forged cursor', async () => {
+    for (const n of [81, 82, 83]) await reply(`+120255501${n}`, 'CALL');
+
+    const first = await h.api('/v1/callbacks?status=requested&limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.callbacks).toHaveLength(2);
+    const second = await h.api(
+      `/v1/callbacks?status=requested&limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`,
+    );
+    expect(second.status).toBe(200);
+    const seen = [...first.body.callbacks, ...second.body.callbacks].map((c: { callbackId: string }) => c.callbackId);
+    expect(new Set(seen).size).toBe(seen.length);
+    // Newest first.
+    expect(first.body.callbacks[0].requestedAt >= first.body.callbacks[1].requestedAt).toBe(true);
+
+    const conversations = await h.api('/v1/conversations?needs=attention&limit=1');
+    expect(conversations.body.conversations).toHaveLength(1);
+    expect(conversations.body.nextCursor).toEqual(expect.any(String));
+
+    for (const path of ['/v1/callbacks?cursor=', '/v1/conversations?cursor=']) {
+      const forged = await h.api(
+        `${path}${Buffer.from('{"pk":"T#calls-only#CALLBACKS","sk":"x"}').toString('base64url')}`,
+      );
+      expect(forged.status).toBe(400);
+      expect(forged.body.error.details).toEqual([{ path: 'query.cursor', message: 'invalid cursor' }]);
+    }
+  });
 });
 
 describe('chat', () => {
@@ -195,6 +260,38 @@ describe('chat', () => {
     chat.socket.close();
     await expect.poll(async () => (await h.api('/v1/customers/cust-chat/conversation')).body.activeChannel).toBe('sms');
     expect(eventsOf('chat.ended').at(-1)).toMatchObject({ customerId: 'cust-chat' });
+  });
+
+  it('texting the chat link leaves the unanswered question in the attention list', async () => {
+    const phone = '+12025550172';
+    await h.api('/v1/customers/cust-link', { method: 'PUT', body: { phone } });
+    await reply(phone, 'Is my card safe?');
+    expect((await attentionOf('cust-link')).reasons).toEqual(['free_text']);
+
+    const started = await h.api('/v1/customers/cust-link/chat-sessions', { method: 'POST', body: { sendLink: true } });
+
+    expect(started.status).toBe(201);
+    expect(outboxBodies(phone).at(-1)).toContain(started.body.url);
+    expect((await attentionOf('cust-link')).reasons).toEqual(['free_text']);
+    expect((await h.api(`/v1/messages/${started.body.linkMessageId}`)).body).toMatchObject({ channel: 'sms' });
+  });
+
+  it('sends a 190 KB history in frames under 128 KB each, oldest first', async () => {
+    const email = 'history@example.com';
+    await h.api('/v1/customers/cust-history', { method: 'PUT', body: { phone: '+12025550173', email } });
+    await longEmail('cust-history', email, 95, 'First');
+    await longEmail('cust-history', email, 95, 'Second');
+    const chat = await openChat((await startChat('cust-history')).body.url);
+
+    chat.socket.send(JSON.stringify({ type: 'history' }));
+
+    await expect.poll(() => chat.frames.flatMap((f) => (f.type === 'history' ? f.messages : [])).length).toBe(2);
+    for (const size of chat.sizes) expect(size).toBeLessThanOrEqual(128 * 1024);
+    const bodies = chat.frames
+      .flatMap((f) => (f.type === 'history' ? f.messages : []))
+      .map((m: { body: string }) => m.body);
+    expect(bodies.map((body: string) => body.split(':')[0])).toEqual(['First', 'Second']);
+    chat.socket.close();
   });
 
   it('answers a malformed chat frame with an error frame and stores nothing', async () => {
@@ -287,5 +384,31 @@ describe('chat tokens', () => {
   it('refuses a chat-session request for a foreign customer (404) and without the send scope (403)', async () => {
     expect((await startChat('cust-token', otherKey)).status).toBe(404);
     expect((await startChat('cust-token', h.gateway.agentKey)).status).toBe(403);
+  });
+});
+
+describe('customer profile', () => {
+  it('takes 20 concurrent PUTs with preferences: no 500, no lost update', async () => {
+    await h.api('/v1/customers/cust-busy', { method: 'PUT', body: { phone: '+12025550174' } });
+
+    const puts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        h.api('/v1/customers/cust-busy', {
+          method: 'PUT',
+          body:
+            i % 2 === 0
+              ? { preferences: { channel: 'email' }, timezone: 'Europe/Paris' }
+              : { preferences: { quietHours: { start: '22:00', end: '07:00' } } },
+        }),
+      ),
+    );
+
+    expect(puts.map((p) => p.status)).toEqual(Array(20).fill(200));
+    const customer = (await h.api('/v1/customers/cust-busy')).body;
+    expect(customer).toMatchObject({
+      phone: '+12025550174',
+      timezone: 'Europe/Paris',
+      preferences: { channel: 'email', quietHours: { start: '22:00', end: '07:00' } },
+    });
   });
 });

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { customerView, openPromptsOf, syncAddresses } from '../../functions/domain/customers.ts';
-import type { Customer } from '../../functions/domain/model.ts';
-import { at, InMemoryCustomerStore, tenantId } from './fakes.ts';
+import {
+  activeChannelOf,
+  type CustomerDeps,
+  conversationView,
+  customerView,
+  getCustomerProfile,
+  openPromptsOf,
+  putCustomer,
+  syncAddresses,
+} from '../../functions/domain/customers.ts';
+import { newTimelineId } from '../../functions/domain/ids.ts';
+import type { Customer, Message } from '../../functions/domain/model.ts';
+import { at, FakeClock, InMemoryCustomerStore, InMemoryMessageStore, tenantId } from './fakes.ts';
 
 const customer = (overrides: Partial<Customer> = {}): Customer => ({
   tenantId,
@@ -92,6 +102,85 @@ describe('customers', () => {
       type: 'confirm',
       expiresAt: '2025-06-02T13:00:00.000Z',
       summary: 'newer',
+    });
+  });
+
+  describe('the customer API', () => {
+    const deps = () => {
+      const customers = new InMemoryCustomerStore();
+      const messages = new InMemoryMessageStore();
+      return { customers, messages, clock: new FakeClock() } satisfies CustomerDeps;
+    };
+    const message = (channel: Message['channel'], minute: number, overrides: Partial<Message> = {}): Message => ({
+      messageId: `msg_${minute}`,
+      tenantId,
+      customerId: 'cust-42',
+      timelineId: newTimelineId(at(`2025-06-02T11:${String(minute).padStart(2, '0')}:00.000Z`)),
+      direction: 'inbound',
+      channel,
+      to: '+12025550100',
+      from: '+12025550143',
+      body: `at ${minute}`,
+      status: 'received',
+      statusHistory: [],
+      createdAt: `2025-06-02T11:${String(minute).padStart(2, '0')}:00.000Z`,
+      ...overrides,
+    });
+
+    it('creates a customer (created) and then replaces it, keeping the address pointers in step', async () => {
+      const d = deps();
+
+      const first = await putCustomer(d, { tenantId, customerId: 'cust-42', changes: { phone: '+12025550143' } });
+      const second = await putCustomer(d, {
+        tenantId,
+        customerId: 'cust-42',
+        changes: { preferences: { channel: 'email' } },
+      });
+
+      expect(first).toMatchObject({ created: true, customer: { phone: '+12025550143' } });
+      expect(second).toMatchObject({ created: false, customer: { preferences: { channel: 'email' } } });
+      expect(d.customers.customerIdByAddress(tenantId, 'sms', '+12025550143')).toBe('cust-42');
+      expect(await getCustomerProfile(d, tenantId, 'cust-42')).toEqual(second.customer);
+    });
+
+    it('answers not_found for a customer that does not exist', async () => {
+      const d = deps();
+
+      await expect(getCustomerProfile(d, tenantId, 'nobody')).rejects.toMatchObject({ code: 'not_found' });
+      await expect(conversationView(d, { tenantId, customerId: 'nobody', limit: 10 })).rejects.toMatchObject({
+        code: 'not_found',
+      });
+    });
+
+    it.each([
+      [
+        'a connected chat',
+        { chat: { sessionId: 's', connectionId: 'c', since: 'x' }, activeChannel: 'sms' },
+        'email',
+        'chat',
+      ],
+      ['the channel of the latest inbound message', { activeChannel: 'sms' }, 'email', 'sms'],
+      ['the latest message, for a customer who never wrote', {}, 'email', 'email'],
+      ['nothing, for an empty conversation', {}, undefined, null],
+    ] as const)('says the customer is on %s', (_case, fields, latest, expected) => {
+      expect(activeChannelOf(customer(fields), latest ? message(latest, 1) : undefined)).toBe(expected);
+    });
+
+    it('shows the conversation newest first with the active and preferred channels and the open prompts', async () => {
+      const d = deps();
+      d.customers.seed({ tenantId, customerId: 'cust-42', learnedChannel: 'sms', activeChannel: 'sms' });
+      for (const minute of [1, 2, 3]) await d.messages.putMessage(message('sms', minute));
+
+      const view = await conversationView(d, { tenantId, customerId: 'cust-42', limit: 2 });
+
+      expect(view).toMatchObject({
+        customerId: 'cust-42',
+        activeChannel: 'sms',
+        preferredChannel: 'sms',
+        openPrompts: [],
+      });
+      expect(view.messages.map((m) => m.body)).toEqual(['at 3', 'at 2']);
+      expect(view.nextCursor).toEqual(expect.any(String));
     });
   });
 });

@@ -3,8 +3,12 @@
  * compare-and-set, upsert returning before/after), so domain tests exercise the same contract without a network.
  * Stored values are copied in and out, as a database would, so a caller mutating an object afterwards changes nothing.
  */
-import { ProviderRejectedError, ProviderUnavailableError } from '../../functions/domain/errors.ts';
-import type { AttentionStore, InboundDeps } from '../../functions/domain/inbound-sms.ts';
+import {
+  ProviderOutcomeUnknownError,
+  ProviderRejectedError,
+  ProviderUnavailableError,
+} from '../../functions/domain/errors.ts';
+import type { AttentionStore, InboundDeps } from '../../functions/domain/inbound.ts';
 import type {
   Channel,
   ConsentRecord,
@@ -131,7 +135,8 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
 
     const after = existing ? copy(existing) : this.blankCustomer(tenantId, customerId, update.at);
     if (update.create) {
-      after.phone ??= update.create.phone;
+      if (update.create.phone !== undefined) after.phone ??= update.create.phone;
+      if (update.create.email !== undefined) after.email ??= update.create.email;
       if (update.create.unknownSender) after.unknownSender ??= true;
     }
     after.updatedAt = update.at;
@@ -207,6 +212,8 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
 
   /** `${tenantId}/${channel}/${address}` → consent given from that address */
   readonly addressConsent = new Map<string, ConsentRecord>();
+  /** `${tenantId}/${channel}/${address}` → every customer the address was given to (a joint account) */
+  readonly addressCustomers = new Map<string, Set<string>>();
 
   async putAddress(
     tenantId: string,
@@ -214,13 +221,18 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
     address: string,
     customerId: string,
   ): Promise<ConsentRecord | undefined> {
-    this.addresses.set(`${tenantId}/${channel}/${address}`, customerId);
-    return this.addressConsent.get(`${tenantId}/${channel}/${address}`);
+    const key = `${tenantId}/${channel}/${address}`;
+    this.addresses.set(key, customerId);
+    this.addressCustomers.set(key, new Set([...(this.addressCustomers.get(key) ?? []), customerId]));
+    return this.addressConsent.get(key);
   }
 
+  /** As the adapter: never over a later change already kept on the customer. */
   async setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord) {
     const customer = this.customers.get(this.key(tenantId, customerId));
     if (!customer) return;
+    const kept = customer.consent[channel];
+    if (kept && kept.at > consent.at) return;
     customer.consent[channel] = copy(consent);
     // The adapter's write bumps the version, so an inbound update that read before it loses and reads again.
     customer.version += 1;
@@ -230,16 +242,23 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
     const key = `${tenantId}/${channel}/${address}`;
     const customerId = this.addresses.get(key);
     const consent = this.addressConsent.get(key);
-    if (customerId === undefined && consent === undefined) return undefined;
-    return { ...(customerId !== undefined && { customerId }), ...(consent && { consent: copy(consent) }) };
+    const others = [...(this.addressCustomers.get(key) ?? [])].sort();
+    const customerIds = customerId ? [customerId, ...others.filter((id) => id !== customerId)] : others;
+    if (customerIds.length === 0 && consent === undefined) return undefined;
+    return {
+      ...((customerId ?? customerIds[0]) !== undefined && { customerId: (customerId ?? customerIds[0]) as string }),
+      ...(customerIds.length > 0 && { customerIds }),
+      ...(consent && { consent: copy(consent) }),
+    };
   }
 
   /** As the adapter: written only when the address has no consent yet or its consent is not later than this one. */
   async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord) {
     const key = `${tenantId}/${channel}/${address}`;
     const stored = this.addressConsent.get(key);
-    if (stored && stored.at > consent.at) return;
+    if (stored && stored.at > consent.at) return false;
     this.addressConsent.set(key, copy(consent));
+    return true;
   }
 
   async dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void> {
@@ -251,6 +270,7 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
 
   async deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void> {
     const key = `${tenantId}/${channel}/${address}`;
+    this.addressCustomers.get(key)?.delete(customerId);
     // Only while it still points at this customer, as the adapter's conditional delete.
     if (this.addresses.get(key) === customerId) this.addresses.delete(key);
   }
@@ -311,6 +331,12 @@ export class InMemoryMessageStore implements MessageStore {
     return message && copy(message);
   }
 
+  async getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined> {
+    this.calls.push('getMessageAt');
+    const message = this.messages.get(this.messageKey(tenantId, customerId, timelineId));
+    return message && copy(message);
+  }
+
   async getMessage(tenantId: string, messageId: string): Promise<Message | undefined> {
     const claim = this.claims.get(this.claimKey(tenantId, messageId));
     if (!claim) return undefined;
@@ -346,16 +372,24 @@ export class InMemoryMessageStore implements MessageStore {
   }
 }
 
-export type ProviderFailure = 'rejected' | 'unavailable' | 'error';
+/**
+ * `rejected`: refused for good; `unavailable`: provably not taken (throttled); `unknown`: the request went and no
+ * answer came, and nothing was sent; `lost_answer`: the provider took it (the customer gets it) and the answer was
+ * lost; `error`: a bug on our side of the call.
+ */
+export type ProviderFailure = 'rejected' | 'unavailable' | 'unknown' | 'lost_answer' | 'error';
 
 const providerFailure = (kind: ProviderFailure): Error => {
   switch (kind) {
     case 'rejected':
       return new ProviderRejectedError('InvalidParameter');
     case 'unavailable':
-      return new ProviderUnavailableError(new Error('socket hang up'));
+      return new ProviderUnavailableError(new Error('Throttling'));
+    case 'unknown':
+    case 'lost_answer':
+      return new ProviderOutcomeUnknownError(new Error('socket hang up'));
     case 'error':
-      return new Error('ECONNRESET');
+      return new Error('serializer failed');
   }
 };
 
@@ -377,6 +411,7 @@ class RecordingSender<Input> {
   protected async record(input: Input): Promise<{ providerMessageId: string }> {
     this.attempts.push(copy(input));
     const failure = this.failures.shift();
+    if (failure === 'lost_answer') this.sent.push(copy(input));
     if (failure) throw providerFailure(failure);
     this.sent.push(copy(input));
     return { providerMessageId: `${this.idPrefix}-${this.sent.length}` };
@@ -450,6 +485,8 @@ export const sendDeps = (): FakeSendDeps => {
   const templates = new Map<string, Template>();
   const slept: number[] = [];
   const clock = new FakeClock();
+  const sms = new RecordingSmsSender();
+  const email = new RecordingEmailSender();
   return {
     templates,
     getTemplate: async (tenant, name) => {
@@ -461,8 +498,9 @@ export const sendDeps = (): FakeSendDeps => {
     },
     customers: new InMemoryCustomerStore(),
     messages: new InMemoryMessageStore(),
-    sms: new RecordingSmsSender(),
-    email: new RecordingEmailSender(),
+    sms,
+    email,
+    senders: { sms, email },
     events: new RecordingEventPublisher(),
     clock,
     replyAddress: (tenant, messageId) => `reply+${tenant}.${messageId.toLowerCase()}@reply.parley.test`,
@@ -518,6 +556,7 @@ export interface FakeInboundDeps extends InboundDeps {
   messages: InMemoryMessageStore;
   attention: InMemoryAttentionStore;
   sms: RecordingSmsSender;
+  email: RecordingEmailSender;
   events: RecordingEventPublisher;
   clock: FakeClock;
   templates: Map<string, Template>;
@@ -536,6 +575,8 @@ export const inboundDeps = (): FakeInboundDeps => {
   const slept: number[] = [];
   const escalations: EscalationInput[] = [];
   const clock = new FakeClock();
+  const sms = new RecordingSmsSender();
+  const email = new RecordingEmailSender();
   return {
     templates,
     getTemplate: async (tenant, name) => {
@@ -561,7 +602,11 @@ export const inboundDeps = (): FakeInboundDeps => {
     customers: new InMemoryCustomerStore(),
     messages: new InMemoryMessageStore(),
     attention: new InMemoryAttentionStore(),
-    sms: new RecordingSmsSender(),
+    sms,
+    email,
+    senders: { sms, email },
+    replyAddress: (tenant, messageId) => `reply+${tenant}.${messageId.toLowerCase()}@reply.parley.test`,
+    maxSmsSegments: 6,
     events: new RecordingEventPublisher(),
     clock,
     expiredPromptKeepMs: 7 * day,
@@ -573,5 +618,413 @@ export const inboundDeps = (): FakeInboundDeps => {
       slept.push(ms);
       clock.advance(Math.ceil(ms));
     },
+  };
+};
+
+// Escalation: attention, callbacks and chat (the ports at the end of domain/ports.ts), with the semantics of
+// attention-store.ts, callback-store.ts and chat-store.ts; test/integration/store-contract-escalation.test.ts runs the
+// same cases against both.
+
+import { legacyAttention } from '../../functions/adapters/dynamo/attention-store.ts';
+import { InvalidCursorError } from '../../functions/adapters/dynamo/dynamo-store.ts';
+
+type AttentionPort = import('../../functions/domain/ports.ts').AttentionStore;
+type AttentionReasonOf = import('../../functions/domain/ports.ts').AttentionReason;
+type AttentionMarkOf = import('../../functions/domain/ports.ts').AttentionMark;
+type AttentionEntryOf = import('../../functions/domain/ports.ts').AttentionEntry;
+type CallbackPort = import('../../functions/domain/ports.ts').CallbackStore;
+type ChatPort = import('../../functions/domain/ports.ts').ChatStore;
+type PusherPort = import('../../functions/domain/ports.ts').ConnectionPusher;
+type PageOf<T> = import('../../functions/domain/ports.ts').Page<T>;
+type PageRequestOf = import('../../functions/domain/ports.ts').PageRequest;
+type CallbackOf = import('../../functions/domain/model.ts').Callback;
+type ChatSessionOf = import('../../functions/domain/model.ts').ChatSession;
+type ConnectionOf = import('../../functions/domain/model.ts').Connection;
+type EscalationDepsOf = import('../../functions/domain/escalation.ts').EscalationDeps;
+
+const encodeFakeCursor = (key: Record<string, string>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+/** The key a fake's cursor holds, when it was handed out for this very query (as the adapter checks its cursors). */
+const decodeFakeCursor = (cursor: string, query: Record<string, string>): string => {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, string>;
+    const matches = Object.entries(query).every(([name, value]) => key[name] === value);
+    if (matches && typeof key.after === 'string') return key.after;
+  } catch {
+    // not a cursor
+  }
+  throw new InvalidCursorError();
+};
+
+/**
+ * One page of `sorted` (highest sort key first) after `cursor`, as DynamoDB pages a query: `limit` items are read,
+ * then those `keep` refuses are dropped (a filter), and a cursor is handed out whenever the read stopped at `limit`.
+ */
+const fakePage = <T>(
+  sorted: { sortKey: string; item: T }[],
+  page: PageRequestOf,
+  query: Record<string, string>,
+  keep: (item: T) => boolean = () => true,
+): PageOf<T> => {
+  const after = page.cursor === undefined ? undefined : decodeFakeCursor(page.cursor, query);
+  const read = sorted.filter((entry) => after === undefined || entry.sortKey < after).slice(0, page.limit);
+  const items = read.filter((entry) => keep(entry.item)).map((entry) => copy(entry.item));
+  const last = read.at(-1);
+  return read.length === page.limit && last
+    ? { items, nextCursor: encodeFakeCursor({ ...query, after: last.sortKey }) }
+    : { items };
+};
+
+const highestFirst = <T>(entries: { sortKey: string; item: T }[]) =>
+  entries.sort((a, b) => (a.sortKey < b.sortKey ? 1 : a.sortKey > b.sortKey ? -1 : 0));
+
+const attentionReasonsOf = ['free_text', 'callback', 'chat'] as const;
+
+export class InMemoryAttention implements AttentionPort {
+  /** `${tenantId}/${customerId}` → the conversation's entry. */
+  readonly entries = new Map<string, AttentionEntryOf>();
+
+  async raise(tenantId: string, customerId: string, reason: AttentionReasonOf, mark: AttentionMarkOf): Promise<void> {
+    const key = `${tenantId}/${customerId}`;
+    const entry = this.entries.get(key);
+    const current = entry?.reasons[reason];
+    // A later mark of its reason stays; the entry's place only moves up.
+    if (current && current.at > mark.at) return;
+    const next: AttentionEntryOf = entry ? copy(entry) : { customerId, since: mark.at, lastAt: mark.at, reasons: {} };
+    next.reasons[reason] = {
+      at: mark.at,
+      ...(mark.summary !== undefined && { summary: mark.summary }),
+      ...(mark.ref && { ref: mark.ref }),
+    };
+    if (next.lastAt < mark.at) next.lastAt = mark.at;
+    this.entries.set(key, next);
+  }
+
+  async clear(
+    tenantId: string,
+    customerId: string,
+    reason: AttentionReasonOf,
+    options: { at: string; ref?: string },
+  ): Promise<void> {
+    const key = `${tenantId}/${customerId}`;
+    const entry = this.entries.get(key);
+    const mark = entry?.reasons[reason];
+    if (!entry || !mark || mark.at > options.at || (options.ref !== undefined && mark.ref !== options.ref)) return;
+    delete entry.reasons[reason];
+    if (Object.keys(entry.reasons).length === 0) this.entries.delete(key);
+  }
+
+  async get(tenantId: string, customerId: string): Promise<AttentionEntryOf | undefined> {
+    const entry = this.entries.get(`${tenantId}/${customerId}`);
+    return entry && copy(entry);
+  }
+
+  async list(tenantId: string, page: PageRequestOf): Promise<PageOf<AttentionEntryOf>> {
+    const sorted = highestFirst(
+      [...this.entries.entries()]
+        .filter(([key]) => key.startsWith(`${tenantId}/`))
+        .map(([, entry]) => ({ sortKey: `${entry.lastAt}#${entry.customerId}`, item: entry })),
+    );
+    return fakePage(sorted, page, { tenantId, list: 'attention' });
+  }
+
+  /** The reasons raised for a customer, in the order the API shows them. */
+  async reasonsOf(tenantId: string, customerId: string): Promise<AttentionReasonOf[]> {
+    const entry = await this.get(tenantId, customerId);
+    return attentionReasonsOf.filter((reason) => entry?.reasons[reason] !== undefined);
+  }
+}
+
+/** As `closedCallbackKeepMs` in callback-store.ts. */
+const closedCallbackKeepMsOf = 30 * 24 * 3600 * 1000;
+
+export class InMemoryCallbackStore implements CallbackPort {
+  /** `${tenantId}/${callbackId}` → the record, and when it expires (closed ones), epoch seconds. */
+  readonly records = new Map<string, { callback: CallbackOf; expiresAt?: number }>();
+  /** `${tenantId}/${customerId}` → the customer's guard: the callback it guards, and a copy of it. */
+  readonly guards = new Map<string, { callbackId: string; callback: CallbackOf }>();
+  /** Every write, by name, in order. */
+  readonly writes: string[] = [];
+  private crashAt: number | undefined;
+
+  constructor(private readonly clock: Clock = new FakeClock()) {}
+
+  /** The `n`-th write from now throws, as a crash (or a refused write) between two writes would. */
+  failWrite(n = 1): void {
+    this.crashAt = this.writes.length + n;
+  }
+
+  async openCallback(callback: CallbackOf): Promise<{ opened: boolean; callback: CallbackOf }> {
+    const guard = this.guards.get(`${callback.tenantId}/${callback.customerId}`);
+    if (!guard || guard.callbackId === callback.callbackId) {
+      this.putGuard(callback);
+      return this.completeOpening(callback);
+    }
+    const guarded = await this.getCallback(callback.tenantId, guard.callbackId);
+    if (guarded?.status === 'requested') return { opened: false, callback: guarded };
+    // A guard whose record is missing: completed while young, taken over once older than closed callbacks are kept.
+    if (!guarded && Date.parse(guard.callback.requestedAt) > this.clock.now() - closedCallbackKeepMsOf) {
+      return this.completeOpening(copy(guard.callback));
+    }
+    this.putGuard(callback);
+    return this.completeOpening(callback);
+  }
+
+  async getCallback(tenantId: string, callbackId: string): Promise<CallbackOf | undefined> {
+    const record = this.records.get(`${tenantId}/${callbackId}`);
+    if (!record || this.isExpired(record)) return undefined;
+    return copy(record.callback);
+  }
+
+  async listCallbacks(
+    tenantId: string,
+    options: PageRequestOf & { status?: CallbackOf['status'] },
+  ): Promise<PageOf<CallbackOf>> {
+    const records = [...this.records.values()].filter(
+      (record) =>
+        record.callback.tenantId === tenantId &&
+        (options.status === undefined || record.callback.status === options.status),
+    );
+    const sorted = highestFirst(
+      records.map((record) => ({
+        sortKey:
+          options.status === undefined
+            ? record.callback.callbackId
+            : `${record.callback.closedAt ?? record.callback.requestedAt}#${record.callback.callbackId}`,
+        item: record,
+      })),
+    );
+    const page = fakePage(
+      sorted,
+      options,
+      { tenantId, status: options.status ?? '' },
+      (record) => !this.isExpired(record),
+    );
+    return { ...page, items: page.items.map((record) => record.callback) };
+  }
+
+  async closeCallback(
+    tenantId: string,
+    callbackId: string,
+    change: { status: 'completed' | 'cancelled'; note?: string; at: string },
+  ): Promise<CallbackOf | undefined> {
+    const record = this.records.get(`${tenantId}/${callbackId}`);
+    if (!record || this.isExpired(record) || record.callback.status !== 'requested') return undefined;
+    this.write('closeRecord');
+    const closed: CallbackOf = {
+      ...record.callback,
+      status: change.status,
+      closedAt: change.at,
+      ...(change.note !== undefined && { note: change.note }),
+    };
+    this.records.set(`${tenantId}/${callbackId}`, {
+      callback: copy(closed),
+      expiresAt: Math.floor((Date.parse(change.at) + closedCallbackKeepMsOf) / 1000),
+    });
+    this.freeGuard(closed);
+    return copy(closed);
+  }
+
+  private completeOpening(callback: CallbackOf): { opened: boolean; callback: CallbackOf } {
+    const key = `${callback.tenantId}/${callback.callbackId}`;
+    if (!this.records.has(key)) {
+      this.write('putRecord');
+      this.records.set(key, { callback: copy(callback) });
+    }
+    const stored = copy((this.records.get(key) as { callback: CallbackOf }).callback);
+    if (stored.status === 'requested') return { opened: true, callback: stored };
+    this.freeGuard(stored);
+    return { opened: false, callback: stored };
+  }
+
+  private putGuard(callback: CallbackOf): void {
+    this.write('putGuard');
+    this.guards.set(`${callback.tenantId}/${callback.customerId}`, {
+      callbackId: callback.callbackId,
+      callback: copy(callback),
+    });
+  }
+
+  private freeGuard(callback: CallbackOf): void {
+    const key = `${callback.tenantId}/${callback.customerId}`;
+    if (this.guards.get(key)?.callbackId !== callback.callbackId) return;
+    this.write('deleteGuard');
+    this.guards.delete(key);
+  }
+
+  private write(name: string): void {
+    this.writes.push(name);
+    if (this.writes.length === this.crashAt) {
+      this.crashAt = undefined;
+      throw new Error(`crashed at ${name}`);
+    }
+  }
+
+  private isExpired(record: { expiresAt?: number }): boolean {
+    return record.expiresAt !== undefined && record.expiresAt * 1000 <= this.clock.now();
+  }
+}
+
+export class InMemoryChatStore implements ChatPort {
+  /** `${tenantId}/${sessionId}` → session */
+  readonly sessions = new Map<string, ChatSessionOf>();
+  /** `${tenantId}/${customerId}` → the customer's current session */
+  readonly current = new Map<string, { sessionId: string; createdAt: string }>();
+  readonly connections = new Map<string, ConnectionOf>();
+
+  constructor(
+    private readonly customers: InMemoryCustomerStore,
+    private readonly clock: Clock = new FakeClock(),
+  ) {}
+
+  async putChatSession(session: ChatSessionOf): Promise<{ session: ChatSessionOf; replaced?: string }> {
+    const key = `${session.tenantId}/${session.sessionId}`;
+    if (!this.sessions.has(key)) this.sessions.set(key, copy(session));
+    const stored = copy(this.sessions.get(key) as ChatSessionOf);
+    const pointerKey = `${session.tenantId}/${session.customerId}`;
+    const pointer = this.current.get(pointerKey);
+    // Never back to an older session.
+    if (pointer && pointer.createdAt > stored.createdAt) return { session: stored };
+    this.current.set(pointerKey, { sessionId: stored.sessionId, createdAt: stored.createdAt });
+    return pointer && pointer.sessionId !== stored.sessionId
+      ? { session: stored, replaced: pointer.sessionId }
+      : { session: stored };
+  }
+
+  async getChatSession(tenantId: string, sessionId: string): Promise<ChatSessionOf | undefined> {
+    const session = this.sessions.get(`${tenantId}/${sessionId}`);
+    return session && copy(session);
+  }
+
+  async setChatSessionState(
+    tenantId: string,
+    sessionId: string,
+    change: { status?: ChatSessionOf['status']; connectionId?: string | null },
+  ): Promise<void> {
+    const session = this.sessions.get(`${tenantId}/${sessionId}`);
+    // As the adapter's conditional update on a session that is not there.
+    if (!session) throw new Error('ConditionalCheckFailedException');
+    if (change.status) session.status = change.status;
+    if (change.connectionId === null) delete session.connectionId;
+    else if (change.connectionId !== undefined) session.connectionId = change.connectionId;
+  }
+
+  async putConnection(connection: ConnectionOf): Promise<void> {
+    this.connections.set(connection.connectionId, copy(connection));
+  }
+
+  async getConnection(connectionId: string): Promise<ConnectionOf | undefined> {
+    const connection = this.connections.get(connectionId);
+    // As the adapter: a connection item outlives its $disconnect by at most a day.
+    if (!connection || Date.parse(connection.connectedAt) + 24 * 3600 * 1000 <= this.clock.now()) return undefined;
+    return copy(connection);
+  }
+
+  async deleteConnection(connectionId: string): Promise<void> {
+    this.connections.delete(connectionId);
+  }
+
+  async setCustomerChat(
+    tenantId: string,
+    customerId: string,
+    chat: { sessionId: string; connectionId: string; since: string } | null,
+    clearingConnectionId?: string,
+  ): Promise<void> {
+    const customer = this.customers.customers.get(`${tenantId}/${customerId}`);
+    if (!customer) return;
+    if (chat === null) {
+      if (customer.chat?.connectionId !== clearingConnectionId) return;
+      delete customer.chat;
+      customer.activeChannel = 'sms';
+    } else {
+      customer.chat = copy(chat);
+      customer.activeChannel = 'chat';
+    }
+    customer.version += 1;
+  }
+}
+
+/** Records every frame pushed; connections in `gone` answer as API Gateway does for a stale one. */
+export class RecordingPusher implements PusherPort {
+  readonly pushed: { connectionId: string; frame: unknown; bytes: number }[] = [];
+  readonly gone = new Set<string>();
+
+  async push(connectionId: string, frame: unknown): Promise<'ok' | 'gone'> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.pushed.push({ connectionId, frame: copy(frame), bytes: Buffer.byteLength(JSON.stringify(frame)) });
+    return 'ok';
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: frames are arbitrary JSON that each test asserts on
+  framesTo(connectionId: string): any[] {
+    return this.pushed.filter((p) => p.connectionId === connectionId).map((p) => p.frame);
+  }
+}
+
+export interface FakeEscalationDeps extends EscalationDepsOf {
+  customers: InMemoryCustomerStore;
+  messages: InMemoryMessageStore;
+  attention: InMemoryAttention;
+  callbacks: InMemoryCallbackStore;
+  chats: InMemoryChatStore;
+  pusher: RecordingPusher;
+  sms: RecordingSmsSender;
+  email: RecordingEmailSender;
+  events: RecordingEventPublisher;
+  clock: FakeClock;
+  /** The tenants `getTenant` knows. */
+  tenants: Map<string, Tenant>;
+}
+
+/** An `EscalationDeps` on fakes: the demo tenant known, a fixed token secret, chat links on chat.parley.test. */
+export const escalationDeps = (): FakeEscalationDeps => {
+  const clock = new FakeClock();
+  const customers = new InMemoryCustomerStore();
+  const messages = new InMemoryMessageStore();
+  const attention = new InMemoryAttention();
+  const sms = new RecordingSmsSender();
+  const email = new RecordingEmailSender();
+  const events = new RecordingEventPublisher();
+  const tenants = new Map<string, Tenant>([[tenantId, makeTenant()]]);
+  const replyAddress = (tenant: string, messageId: string) =>
+    `reply+${tenant}.${messageId.toLowerCase()}@reply.parley.test`;
+  const legacy = legacyAttention(attention);
+  return {
+    customers,
+    messages,
+    store: {
+      getCustomer: (tenant, customerId) => customers.getCustomer(tenant, customerId),
+      listTimeline: (tenant, customerId, options) => messages.listTimeline(tenant, customerId, options),
+      claimMessage: (claim) => messages.claimMessage(claim),
+      releaseClaim: (claim) => messages.releaseClaim(claim),
+      putMessage: (message) => messages.putMessage(message),
+      setAttentionReason: legacy.setAttentionReason,
+    },
+    attention,
+    callbacks: new InMemoryCallbackStore(clock),
+    chats: new InMemoryChatStore(customers, clock),
+    pusher: new RecordingPusher(),
+    sms,
+    email,
+    outbound: {
+      senders: { sms, email },
+      messages,
+      events,
+      clock,
+      sleep: async (ms) => clock.advance(ms),
+      replyAddress,
+      maxSmsSegments: 6,
+    },
+    events,
+    clock,
+    tenants,
+    getTenant: async (id) => {
+      const tenant = tenants.get(id);
+      return tenant && copy(tenant);
+    },
+    tokenSecret: 'test-token-secret-0123456789abcdef',
+    publicBaseUrl: 'https://chat.parley.test',
+    chatSessionTtlMs: 24 * 3600 * 1000,
+    replyAddress,
   };
 };

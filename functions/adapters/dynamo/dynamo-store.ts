@@ -9,25 +9,10 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttentionStore } from '../../domain/inbound-sms.ts';
-
-/** A conversation an agent should look at, and why. */
-export interface AttentionEntry {
-  customerId: string;
-  since: string;
-  lastMessageAt: string;
-  summary?: string;
-  freeTextAt?: string;
-  callbackId?: string;
-  chatSessionId?: string;
-}
-
+import type { AttentionStore } from '../../domain/inbound.ts';
 import type {
   ApiKeyRecord,
-  Callback,
   Channel,
-  ChatSession,
-  Connection,
   ConsentRecord,
   Customer,
   Message,
@@ -37,15 +22,19 @@ import type {
 } from '../../domain/model.ts';
 import type {
   AddressRecord,
+  ChatStore,
   ClaimResult,
   CustomerChanges,
   CustomerInboundUpdate,
   InboundCustomerStore,
+  LegacyAttentionReason,
   MessageStore,
   TemplateStore,
   TenantStore,
   TimelinePage,
 } from '../../domain/ports.ts';
+import { DynamoAttentionStore, legacyAttention } from './attention-store.ts';
+import { DynamoChatStore } from './chat-store.ts';
 import {
   consentAttribute,
   customerUpsert,
@@ -58,29 +47,59 @@ import { keys } from './keys.ts';
 export const createDocumentClient = (client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
-const isConditionFailure = (error: unknown): boolean =>
+export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
+/** Sends a conditional write: false when its condition failed (someone else got there first), true when written. */
+export const writeIfCondition = async (
+  db: DynamoDBDocumentClient,
+  command: PutCommand | UpdateCommand | DeleteCommand,
+): Promise<boolean> => {
+  try {
+    await db.send(command as PutCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
 /** Drops the key and index attributes an item carries, leaving the domain object. */
-const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
+export const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
   if (!item) return undefined;
   const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expiresAt, ...rest } = item;
   return rest as T;
 };
 
-const encodeCursor = (key: Record<string, unknown>): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+export const encodeCursor = (key: Record<string, unknown>): string =>
+  Buffer.from(JSON.stringify(key)).toString('base64url');
 
-const decodeCursor = (cursor: string, pk: string): Record<string, unknown> | undefined => {
+/**
+ * The key a cursor encodes, or undefined when it is not one this query handed out: each attribute named must be a
+ * string its check accepts, and nothing else may be there. A cursor is only good for the query it came from.
+ */
+export const decodeKeyCursor = (
+  cursor: string,
+  checks: Record<string, (value: string) => boolean>,
+): Record<string, string> | undefined => {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    // A cursor is only good for the partition it came from.
-    if (key.pk !== pk || typeof key.sk !== 'string' || !key.sk.startsWith(keys.timelinePrefix)) return undefined;
-    return { pk: key.pk, sk: key.sk };
+    if (!key || typeof key !== 'object' || Object.keys(key).length !== Object.keys(checks).length) return undefined;
+    const decoded: Record<string, string> = {};
+    for (const [name, check] of Object.entries(checks)) {
+      const value = key[name];
+      if (typeof value !== 'string' || !check(value)) return undefined;
+      decoded[name] = value;
+    }
+    return decoded;
   } catch {
     return undefined;
   }
 };
+
+const decodeCursor = (cursor: string, pk: string): Record<string, unknown> | undefined =>
+  decodeKeyCursor(cursor, { pk: (value) => value === pk, sk: (value) => value.startsWith(keys.timelinePrefix) });
 
 export class InvalidCursorError extends Error {
   constructor() {
@@ -245,51 +264,53 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     options: { create: boolean; now: string },
   ): Promise<{ before?: Customer; after: Customer } | undefined> {
     const update = customerUpsert(tenantId, customerId, changes, options.now);
-    const preferences = changes.preferences ?? {};
-    if (preferences.channel === undefined && preferences.quietHours === undefined) {
-      // One write that also hands back the old item: no read on the send path.
-      try {
-        const { Attributes } = await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.customer(tenantId, customerId),
-            ...update.expression(),
-            ConditionExpression: options.create ? undefined : 'attribute_exists(pk)',
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
-        const before = toCustomer(Attributes);
-        return { ...(before && { before }), after: update.apply(before) };
-      } catch (error) {
-        if (isConditionFailure(error)) return undefined;
-        throw error;
-      }
+    const key = keys.customer(tenantId, customerId);
+    // One write that also hands back the old item (no read on the send path), and makes sure the preferences map
+    // exists for the second write below.
+    let before: Customer | undefined;
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          ...update.expression(),
+          ConditionExpression: options.create ? undefined : 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      before = toCustomer(Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
     }
-    // Preferences are a nested map merged field by field: a versioned read-modify-write, retried on conflict.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const before = await this.getCustomer(tenantId, customerId);
-      if (!before && !options.create) return undefined;
-      const merged: Record<string, unknown> = { ...(before?.preferences ?? {}) };
-      for (const [key, value] of Object.entries(preferences)) {
-        if (value === null) delete merged[key];
-        else if (value !== undefined) merged[key] = value;
+    const preferences = Object.entries(changes.preferences ?? {}).filter(([, value]) => value !== undefined);
+    if (preferences.length === 0) return { ...(before && { before }), after: update.apply(before) };
+    // Preferences are merged field by field into the map, in place: nothing read, no version to hold, so concurrent
+    // updates never conflict and none is lost (a versioned read-modify-write here kept losing under load).
+    const sets = ['version = version + :one'];
+    const removes: string[] = [];
+    const names: Record<string, string> = { '#preferences': 'preferences' };
+    const values: Record<string, unknown> = { ':one': 1 };
+    preferences.forEach(([field, value], i) => {
+      names[`#p${i}`] = field;
+      if (value === null) removes.push(`#preferences.#p${i}`);
+      else {
+        sets.push(`#preferences.#p${i} = :p${i}`);
+        values[`:p${i}`] = value;
       }
-      try {
-        const { Attributes } = await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.customer(tenantId, customerId),
-            ...update.expression({ preferences: merged, expectedVersion: before?.version }),
-            ConditionExpression: before ? 'version = :expectedVersion' : 'attribute_not_exists(pk)',
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return { ...(before && { before }), after: toCustomer(Attributes) as Customer };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    }
-    throw new Error('customer update kept conflicting');
+    });
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { ...(before && { before }), after: toCustomer(Attributes) as Customer };
   }
 
   /**
@@ -336,8 +357,12 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
       return placeholder;
     };
     if (update.create) {
-      const phone = name('phone');
-      sets.push(`${phone} = if_not_exists(${phone}, ${value(update.create.phone)})`);
+      for (const field of ['phone', 'email'] as const) {
+        const given = update.create[field];
+        if (given === undefined) continue;
+        const attribute = name(field);
+        sets.push(`${attribute} = if_not_exists(${attribute}, ${value(given)})`);
+      }
       if (update.create.unknownSender) sets.push(`unknownSender = if_not_exists(unknownSender, ${value(true)})`);
     }
     if (update.consent)
@@ -369,16 +394,19 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     );
   }
 
-  /** Mirrors an address's consent onto a customer that exists. */
+  /**
+   * Mirrors an address's consent onto a customer that exists, unless a later change is already there: consent
+   * follows the newest keyword wherever it is kept, so a late START cannot undo a STOP (DESIGN section 7).
+   */
   async setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord) {
     await this.writeIfCondition(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.customer(tenantId, customerId),
         UpdateExpression: 'SET #consent = :consent, version = version + :one',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#consent': consentAttribute(channel) },
-        ExpressionAttributeValues: { ':consent': consent, ':one': 1 },
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#consent) OR #consent.#at <= :at)',
+        ExpressionAttributeNames: { '#consent': consentAttribute(channel), '#at': 'at' },
+        ExpressionAttributeValues: { ':consent': consent, ':one': 1, ':at': consent.at },
       }),
     );
   }
@@ -409,12 +437,15 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.address(tenantId, channel, address),
-        UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, customerId = :customerId',
+        // A string set: an address can belong to several customers (a joint account); `customerId` is the latest.
+        UpdateExpression:
+          'SET tenantId = :tenantId, channel = :channel, address = :address, customerId = :customerId ADD customerIds :ids',
         ExpressionAttributeValues: {
           ':tenantId': tenantId,
           ':channel': channel,
           ':address': address,
           ':customerId': customerId,
+          ':ids': new Set([customerId]),
         },
         ReturnValues: 'ALL_OLD',
       }),
@@ -424,6 +455,15 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
 
   /** Unlinks an address from a customer; its consent stays with the address. */
   async deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void> {
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.address(tenantId, channel, address),
+        UpdateExpression: 'DELETE customerIds :ids',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':ids': new Set([customerId]) },
+      }),
+    );
     await this.writeIfCondition(
       new UpdateCommand({
         TableName: this.tableName,
@@ -441,15 +481,27 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
       new GetCommand({ TableName: this.tableName, Key: keys.address(tenantId, channel, address) }),
     );
     if (!Item) return undefined;
+    const others = Item.customerIds instanceof Set ? [...(Item.customerIds as Set<string>)].sort() : [];
+    const latest = typeof Item.customerId === 'string' ? Item.customerId : undefined;
+    const customerIds = latest ? [latest, ...others.filter((id) => id !== latest)] : others;
     return {
-      ...(typeof Item.customerId === 'string' && { customerId: Item.customerId }),
+      ...((latest ?? customerIds[0]) !== undefined && { customerId: (latest ?? customerIds[0]) as string }),
+      ...(customerIds.length > 0 && { customerIds }),
       ...(Item.consent !== undefined && { consent: Item.consent as ConsentRecord }),
     };
   }
 
-  /** Records consent given from an address, unless a later change is already recorded (a late redelivery). */
-  async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<void> {
-    await this.writeIfCondition(
+  /**
+   * Records consent given from an address, unless a later change is already recorded (a late redelivery); false
+   * when a later one is there.
+   */
+  async setAddressConsent(
+    tenantId: string,
+    channel: Channel,
+    address: string,
+    consent: ConsentRecord,
+  ): Promise<boolean> {
+    return this.writeIfCondition(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.address(tenantId, channel, address),
@@ -467,262 +519,52 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
     );
   }
 
-  // Attention
+  // Attention, callbacks and chat live in their own stores (attention-store.ts, callback-store.ts, chat-store.ts).
+  // These delegations keep the callers not yet moved onto those ports compiling.
 
+  private delegates?: { attention: ReturnType<typeof legacyAttention>; chats: DynamoChatStore };
+
+  private delegated() {
+    this.delegates ??= {
+      attention: legacyAttention(new DynamoAttentionStore(this.tableName, this.db)),
+      chats: new DynamoChatStore(this.tableName, this.db),
+    };
+    return this.delegates;
+  }
+
+  /** @deprecated Use `AttentionStore.raise(tenantId, customerId, 'free_text', …)` (DynamoAttentionStore). */
   async markNeedsAttention(
     tenantId: string,
     customerId: string,
     entry: { reason: string; at: string; summary: string },
   ): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.attention(tenantId, customerId),
-        UpdateExpression:
-          'SET customerId = :c, reason = :r, lastMessageAt = :at, freeTextAt = :at, summary = :s, since = if_not_exists(since, :at)',
-        ExpressionAttributeValues: { ':c': customerId, ':r': entry.reason, ':at': entry.at, ':s': entry.summary },
-      }),
-    );
+    await this.delegated().attention.markNeedsAttention(tenantId, customerId, entry);
   }
 
-  /** Sets or clears one reason a conversation needs attention (free text, a callback, a chat). */
+  /** @deprecated Use `AttentionStore.raise` / `AttentionStore.clear` (DynamoAttentionStore). */
   async setAttentionReason(
     tenantId: string,
     customerId: string,
-    reason: 'freeTextAt' | 'callbackId' | 'chatSessionId',
+    reason: LegacyAttentionReason,
     value: string | null,
     at: string,
   ): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.attention(tenantId, customerId),
-        UpdateExpression:
-          value === null
-            ? 'REMOVE #reason'
-            : 'SET #reason = :value, customerId = :c, lastMessageAt = :at, since = if_not_exists(since, :at)',
-        ExpressionAttributeNames: { '#reason': reason },
-        ...(value !== null && { ExpressionAttributeValues: { ':value': value, ':c': customerId, ':at': at } }),
-      }),
-    );
+    await this.delegated().attention.setAttentionReason(tenantId, customerId, reason, value, at);
   }
 
-  async listAttention(tenantId: string): Promise<AttentionEntry[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.attentionPartition(tenantId) },
-    });
-    return items
-      .map((item) => strip<AttentionEntry>(item) as AttentionEntry)
-      .filter((entry) => entry.freeTextAt || entry.callbackId || entry.chatSessionId)
-      .sort((a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : -1));
+  /** @deprecated Use `ChatStore` (DynamoChatStore). */
+  async setCustomerChat(...args: Parameters<ChatStore['setCustomerChat']>): Promise<void> {
+    await this.delegated().chats.setCustomerChat(...args);
   }
 
-  // Callbacks
-
-  /** Creates a callback unless the customer has one open: then returns that one (`created: false`). */
-  async createCallback(callback: Callback): Promise<{ created: boolean; callback: Callback }> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.openCallback(callback.tenantId, callback.customerId), callbackId: callback.callbackId },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const { Item } = await this.db.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: keys.openCallback(callback.tenantId, callback.customerId),
-          ConsistentRead: true,
-        }),
-      );
-      const existing = Item && (await this.getCallback(callback.tenantId, Item.callbackId as string));
-      if (existing) return { created: false, callback: existing };
-      return { created: false, callback };
-    }
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.callback(callback.tenantId, callback.callbackId), ...callback },
-      }),
-    );
-    return { created: true, callback };
+  /** @deprecated Use `ChatStore` (DynamoChatStore). */
+  async setChatSessionState(...args: Parameters<ChatStore['setChatSessionState']>): Promise<void> {
+    await this.delegated().chats.setChatSessionState(...args);
   }
 
-  async getCallback(tenantId: string, callbackId: string): Promise<Callback | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.callback(tenantId, callbackId), ConsistentRead: true }),
-    );
-    return strip<Callback>(Item);
-  }
-
-  async listCallbacks(tenantId: string, status?: Callback['status']): Promise<Callback[]> {
-    const items = await this.queryAll({
-      KeyConditionExpression: 'pk = :pk',
-      ...(status && { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } }),
-      ExpressionAttributeValues: { ':pk': keys.callbackPartition(tenantId), ...(status && { ':status': status }) },
-      ScanIndexForward: false,
-    });
-    return items.map((item) => strip<Callback>(item) as Callback);
-  }
-
-  /** Closes a requested callback; undefined when it is unknown or already closed. */
-  async closeCallback(
-    tenantId: string,
-    callbackId: string,
-    change: { status: 'completed' | 'cancelled'; note?: string; at: string },
-  ): Promise<Callback | undefined> {
-    let updated: Record<string, unknown> | undefined;
-    try {
-      ({ Attributes: updated } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.callback(tenantId, callbackId),
-          UpdateExpression: `SET #status = :status, closedAt = :at${change.note !== undefined ? ', note = :note' : ''}`,
-          ConditionExpression: '#status = :requested',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':status': change.status,
-            ':at': change.at,
-            ':requested': 'requested',
-            ...(change.note !== undefined && { ':note': change.note }),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ));
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-    const callback = strip<Callback>(updated) as Callback;
-    await this.writeIfCondition(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: keys.openCallback(tenantId, callback.customerId),
-        ConditionExpression: 'callbackId = :id',
-        ExpressionAttributeValues: { ':id': callbackId },
-      }),
-    );
-    return callback;
-  }
-
-  // Chat
-
-  /** Stores a new session as the customer's current one; returns the session it replaces, if any. */
-  async putChatSession(session: ChatSession): Promise<string | undefined> {
-    const { Attributes } = await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.currentChatSession(session.tenantId, session.customerId), sessionId: session.sessionId },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...keys.chatSession(session.tenantId, session.sessionId),
-          ...session,
-          // Gone for good a day after it expires (DynamoDB TTL; reads treat it as gone at expiry).
-          expiresAt: Math.floor(Date.parse(session.expiresAt) / 1000) + 86_400,
-          sessionExpiresAt: session.expiresAt,
-        },
-      }),
-    );
-    return Attributes?.sessionId as string | undefined;
-  }
-
-  async getChatSession(tenantId: string, sessionId: string): Promise<ChatSession | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.chatSession(tenantId, sessionId), ConsistentRead: true }),
-    );
-    if (!Item) return undefined;
-    const { sessionExpiresAt, ...rest } = strip<Record<string, unknown>>(Item) as Record<string, unknown>;
-    return { ...(rest as unknown as ChatSession), expiresAt: sessionExpiresAt as string };
-  }
-
-  async setChatSessionState(
-    tenantId: string,
-    sessionId: string,
-    change: { status?: ChatSession['status']; connectionId?: string | null },
-  ): Promise<void> {
-    const sets: string[] = [];
-    const removes: string[] = [];
-    const values: Record<string, unknown> = {};
-    if (change.status) {
-      sets.push('#status = :status');
-      values[':status'] = change.status;
-    }
-    if (change.connectionId === null) removes.push('connectionId');
-    else if (change.connectionId !== undefined) {
-      sets.push('connectionId = :connectionId');
-      values[':connectionId'] = change.connectionId;
-    }
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.chatSession(tenantId, sessionId),
-        UpdateExpression: [
-          sets.length ? `SET ${sets.join(', ')}` : '',
-          removes.length ? `REMOVE ${removes.join(', ')}` : '',
-        ]
-          .filter(Boolean)
-          .join(' '),
-        ConditionExpression: 'attribute_exists(pk)',
-        ...(change.status && { ExpressionAttributeNames: { '#status': 'status' } }),
-        ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
-      }),
-    );
-  }
-
-  async putConnection(connection: Connection): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.connection(connection.connectionId), ...connection },
-      }),
-    );
-  }
-
-  async getConnection(connectionId: string): Promise<Connection | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ConsistentRead: true }),
-    );
-    return strip<Connection>(Item);
-  }
-
+  /** @deprecated Use `ChatStore` (DynamoChatStore). */
   async deleteConnection(connectionId: string): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: keys.connection(connectionId) }));
-  }
-
-  /**
-   * Records the chat connected now on the customer (active channel chat), or clears it when `chat` is null and
-   * the connection given is still the customer's (active channel back to SMS).
-   */
-  async setCustomerChat(
-    tenantId: string,
-    customerId: string,
-    chat: { sessionId: string; connectionId: string; since: string } | null,
-    clearingConnectionId?: string,
-  ): Promise<void> {
-    await this.writeIfCondition(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.customer(tenantId, customerId),
-        UpdateExpression:
-          chat === null
-            ? 'REMOVE chat SET activeChannel = :sms, version = version + :one'
-            : 'SET chat = :chat, activeChannel = :chatChannel, version = version + :one',
-        ConditionExpression: chat === null ? 'chat.connectionId = :connectionId' : 'attribute_exists(pk)',
-        ExpressionAttributeValues:
-          chat === null
-            ? { ':sms': 'sms', ':one': 1, ':connectionId': clearingConnectionId }
-            : { ':chat': chat, ':chatChannel': 'chat', ':one': 1 },
-      }),
-    );
+    await this.delegated().chats.deleteConnection(connectionId);
   }
 
   // Messages
@@ -791,11 +633,12 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   async getMessageByClaim(claim: MessageClaim): Promise<Message | undefined> {
+    return this.getMessageAt(claim.tenantId, claim.customerId, claim.timelineId);
+  }
+
+  async getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.timelineItem(claim.tenantId, claim.customerId, claim.timelineId),
-      }),
+      new GetCommand({ TableName: this.tableName, Key: keys.timelineItem(tenantId, customerId, timelineId) }),
     );
     return strip<Message>(Item);
   }

@@ -3,6 +3,7 @@
  * miss (404), never read another tenant's item.
  */
 import type { Channel } from '../../domain/model.ts';
+import { tableSchema } from './table-schema.ts';
 
 export interface ItemKey {
   pk: string;
@@ -10,6 +11,8 @@ export interface ItemKey {
 }
 
 const tenantPrefix = (tenantId: string) => `T#${tenantId}#`;
+const callbackStatusPartition = (tenantId: string, status: string) => `${tenantPrefix(tenantId)}CALLBACKS#${status}`;
+const attentionOpenPartition = (tenantId: string) => `${tenantPrefix(tenantId)}ATTENTION#open`;
 
 export const keys = {
   tenant: (tenantId: string): ItemKey => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
@@ -66,4 +69,25 @@ export const keys = {
   }),
   /** WebSocket connection id → tenant, customer, session (connection ids are global to the API). */
   connection: (connectionId: string): ItemKey => ({ pk: `WSCONN#${connectionId}`, sk: 'CONNECTION' }),
+  /**
+   * A callback on the status index: `GET /v1/callbacks?status=` lists newest first by `at` (requested callbacks by
+   * when they were asked for, closed ones by when they were closed).
+   */
+  callbackByStatus: (tenantId: string, status: string, at: string, callbackId: string) => ({
+    gsi2pk: callbackStatusPartition(tenantId, status),
+    gsi2sk: `${at}#${callbackId}`,
+  }),
+  callbackStatusPartition,
+  /**
+   * A conversation with a reason raised, on the status index, most recent first: `GET /v1/conversations`. Only open
+   * entries are on it: an entry with nothing left raised is deleted.
+   */
+  attentionOpen: (tenantId: string, lastAt: string, customerId: string) => ({
+    gsi2pk: attentionOpenPartition(tenantId),
+    gsi2sk: `${lastAt}#${customerId}`,
+  }),
+  attentionOpenPartition,
 };
+
+/** The index that lists items by status (callbacks, conversations needing attention): `gsi2` of the table. */
+export const statusIndex = tableSchema.globalSecondaryIndexes[1];

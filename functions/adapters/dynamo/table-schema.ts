@@ -8,6 +8,7 @@ export const tableSchema = {
   timeToLiveAttribute: 'expiresAt',
   globalSecondaryIndexes: [
     { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    // Lists by status (callbacks by status, conversations needing attention): see `statusIndex` in keys.ts.
     { indexName: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
   ],
 } as const;

@@ -1,10 +1,13 @@
-import { DynamoStore } from '../../adapters/dynamo/dynamo-store.ts';
+import { DynamoAttentionStore } from '../../adapters/dynamo/attention-store.ts';
+import { DynamoCallbackStore } from '../../adapters/dynamo/callback-store.ts';
+import { DynamoChatStore } from '../../adapters/dynamo/chat-store.ts';
+import { createDocumentClient, DynamoStore } from '../../adapters/dynamo/dynamo-store.ts';
 import { EventBridgePublisher } from '../../adapters/events/eventbridge-publisher.ts';
 import { TtlCache } from '../../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../../config/env.ts';
-import type { ConnectionPusher, EscalationDeps } from '../../domain/escalation.ts';
+import type { EscalationDeps } from '../../domain/escalation.ts';
 import type { Tenant } from '../../domain/model.ts';
-import type { EmailSender, SmsSender } from '../../domain/ports.ts';
+import type { ConnectionPusher, EmailSender, SmsSender } from '../../domain/ports.ts';
 import { createReplyToken } from '../../domain/tokens.ts';
 import { reportingPublisher } from '../http/events.ts';
 
@@ -35,8 +38,10 @@ export const createEscalation = (parts: EscalationParts = {}) => {
     publicUrl: optionalEnv('PARLEY_PUBLIC_URL'),
     chatSessionTtlMs: numberEnv('PARLEY_CHAT_SESSION_TTL_MS', 24 * 3600 * 1000),
     cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
+    maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
   };
-  const store = new DynamoStore(config.tableName);
+  const db = createDocumentClient();
+  const store = new DynamoStore(config.tableName, db);
   const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
   let wsEndpointFromEvent: string | undefined;
   let publicUrlFromEvent: string | undefined;
@@ -46,14 +51,33 @@ export const createEscalation = (parts: EscalationParts = {}) => {
     if (!endpoint) throw new Error('No WebSocket callback URL (PARLEY_WS_CALLBACK_URL)');
     return endpoint;
   });
+  const sms = parts.sms ?? { sendSms: () => missing('an SMS sender') };
+  const email = parts.email ?? { sendEmail: () => missing('an email sender') };
+  const events = reportingPublisher(new EventBridgePublisher(config.eventBusName));
+  const clock = { now: () => Date.now() };
+  const replyAddress = (tenantId: string, messageId: string) =>
+    `reply+${createReplyToken(tokenSecret(), tenantId, messageId)}@${config.replyDomain}`;
 
   const deps: EscalationDeps = {
     store,
+    attention: new DynamoAttentionStore(config.tableName, db),
+    callbacks: new DynamoCallbackStore(config.tableName, db),
+    chats: new DynamoChatStore(config.tableName, db),
     pusher: pusher ?? { push: () => missing('a WebSocket pusher') },
-    sms: parts.sms ?? { sendSms: () => missing('an SMS sender') },
-    email: parts.email ?? { sendEmail: () => missing('an email sender') },
-    events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
-    clock: { now: () => Date.now() },
+    sms,
+    email,
+    outbound: {
+      senders: { sms, email },
+      messages: store,
+      events,
+      clock,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      replyAddress,
+      maxSmsSegments: config.maxSmsSegments,
+    },
+    events,
+    clock,
+    getTenant: (tenantId) => tenants.get(tenantId, () => store.getTenant(tenantId)),
     get tokenSecret() {
       return tokenSecret();
     },
@@ -61,14 +85,13 @@ export const createEscalation = (parts: EscalationParts = {}) => {
       return config.publicUrl ?? publicUrlFromEvent ?? '';
     },
     chatSessionTtlMs: config.chatSessionTtlMs,
-    replyAddress: (tenantId, messageId) =>
-      `reply+${createReplyToken(tokenSecret(), tenantId, messageId)}@${config.replyDomain}`,
+    replyAddress,
   };
   return {
     deps,
     store,
     tokenSecret,
-    tenant: (tenantId: string) => tenants.get(tenantId, () => store.getTenant(tenantId)),
+    tenant: deps.getTenant,
     /** Learns the WebSocket API's callback URL from a WebSocket event. */
     useWebSocketEvent(context: { domainName?: string; stage?: string }) {
       if (context.domainName && context.stage) wsEndpointFromEvent = `https://${context.domainName}/${context.stage}`;

@@ -1,0 +1,209 @@
+/**
+ * Conversations needing attention (DESIGN sections 5 and 8): one item per customer in the tenant's attention
+ * partition, each raised reason a top-level map (`free_text`, `callback`, `chat`: `{at, summary?, ref?}`), on the
+ * status index while any reason is raised. An entry with nothing raised is deleted, so the list never grows with time.
+ */
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  AttentionEntry,
+  AttentionMark,
+  AttentionReason,
+  AttentionStore,
+  LegacyAttentionReason,
+  Page,
+  PageRequest,
+} from '../../domain/ports.ts';
+import { cutText } from '../../domain/text.ts';
+import {
+  createDocumentClient,
+  decodeKeyCursor,
+  encodeCursor,
+  InvalidCursorError,
+  isConditionFailure,
+  writeIfCondition,
+} from './dynamo-store.ts';
+import { keys, statusIndex } from './keys.ts';
+
+const reasons: readonly AttentionReason[] = ['free_text', 'callback', 'chat'];
+
+const nothingRaised = reasons.map((_, i) => `attribute_not_exists(#r${i})`).join(' AND ');
+const reasonNames = Object.fromEntries(reasons.map((reason, i) => [`#r${i}`, reason]));
+
+const toEntry = (item: Record<string, unknown> | undefined): AttentionEntry | undefined => {
+  if (!item) return undefined;
+  const raised: AttentionEntry['reasons'] = {};
+  for (const reason of reasons) {
+    const mark = item[reason] as AttentionMark | undefined;
+    if (mark) raised[reason] = mark;
+  }
+  // A clear that emptied the entry and died before deleting it: nothing to attend to.
+  if (Object.keys(raised).length === 0) return undefined;
+  return {
+    customerId: item.customerId as string,
+    since: item.since as string,
+    lastAt: item.lastAt as string,
+    reasons: raised,
+  };
+};
+
+export class DynamoAttentionStore implements AttentionStore {
+  constructor(
+    private readonly tableName: string,
+    private readonly db: DynamoDBDocumentClient = createDocumentClient(),
+  ) {}
+
+  async raise(tenantId: string, customerId: string, reason: AttentionReason, mark: AttentionMark): Promise<void> {
+    const key = keys.attention(tenantId, customerId);
+    const values = {
+      ':c': customerId,
+      ':mark': {
+        at: mark.at,
+        ...(mark.summary !== undefined && { summary: mark.summary }),
+        ...(mark.ref && { ref: mark.ref }),
+      },
+      ':at': mark.at,
+    };
+    const names = { '#r': reason, '#at': 'at' };
+    const markIsLatest = '(attribute_not_exists(#r) OR #r.#at <= :at)';
+    // Usually one write: the mark, and the entry's place in the list moved up to it.
+    const listed = keys.attentionOpen(tenantId, mark.at, customerId);
+    const moved = await writeIfCondition(
+      this.db,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET #r = :mark, customerId = :c, since = if_not_exists(since, :at), lastAt = :at, gsi2pk = :gpk, gsi2sk = :gsk',
+        ConditionExpression: `(attribute_not_exists(lastAt) OR lastAt <= :at) AND ${markIsLatest}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...values, ':gpk': listed.gsi2pk, ':gsk': listed.gsi2sk },
+      }),
+    );
+    if (moved) return;
+    // A raise that arrived late: its mark still counts unless a later one of its reason is there, but the entry
+    // keeps its place (the list is ordered by the latest raise).
+    await writeIfCondition(
+      this.db,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET #r = :mark, customerId = :c, since = if_not_exists(since, :at)',
+        ConditionExpression: `attribute_exists(lastAt) AND ${markIsLatest}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async clear(
+    tenantId: string,
+    customerId: string,
+    reason: AttentionReason,
+    options: { at: string; ref?: string },
+  ): Promise<void> {
+    const key = keys.attention(tenantId, customerId);
+    let left: Record<string, unknown> | undefined;
+    try {
+      ({ Attributes: left } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'REMOVE #r',
+          ConditionExpression: `#r.#at <= :at${options.ref !== undefined ? ' AND #r.#ref = :ref' : ''}`,
+          ExpressionAttributeNames: { '#r': reason, '#at': 'at', ...(options.ref !== undefined && { '#ref': 'ref' }) },
+          ExpressionAttributeValues: { ':at': options.at, ...(options.ref !== undefined && { ':ref': options.ref }) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+    } catch (error) {
+      // Not raised, raised again since, or about another callback or chat: nothing to clear.
+      if (isConditionFailure(error)) return;
+      throw error;
+    }
+    if (toEntry(left)) return;
+    // Nothing left raised: the entry goes, unless a raise got in since.
+    await writeIfCondition(
+      this.db,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConditionExpression: nothingRaised,
+        ExpressionAttributeNames: reasonNames,
+      }),
+    );
+  }
+
+  async get(tenantId: string, customerId: string): Promise<AttentionEntry | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.attention(tenantId, customerId), ConsistentRead: true }),
+    );
+    return toEntry(Item);
+  }
+
+  async list(tenantId: string, page: PageRequest): Promise<Page<AttentionEntry>> {
+    const partition = keys.attentionOpenPartition(tenantId);
+    let ExclusiveStartKey: Record<string, string> | undefined;
+    if (page.cursor !== undefined) {
+      ExclusiveStartKey = decodeKeyCursor(page.cursor, {
+        pk: (value) => value === keys.attentionPartition(tenantId),
+        sk: () => true,
+        [statusIndex.partitionKey]: (value) => value === partition,
+        [statusIndex.sortKey]: () => true,
+      });
+      if (!ExclusiveStartKey) throw new InvalidCursorError();
+    }
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: statusIndex.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': statusIndex.partitionKey },
+        ExpressionAttributeValues: { ':pk': partition },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ExclusiveStartKey,
+      }),
+    );
+    const items = (result.Items ?? []).flatMap((item) => toEntry(item) ?? []);
+    return result.LastEvaluatedKey ? { items, nextCursor: encodeCursor(result.LastEvaluatedKey) } : { items };
+  }
+}
+
+/**
+ * The two attention calls of the callers not yet moved onto `AttentionStore` (the inbound pipeline and the agent
+ * reply), mapped onto it: `freeTextAt`, `callbackId` and `chatSessionId` are the reasons `free_text`, `callback`
+ * and `chat`.
+ */
+export const legacyAttention = (attention: AttentionStore) => {
+  const reasonOf: Record<LegacyAttentionReason, AttentionReason> = {
+    freeTextAt: 'free_text',
+    callbackId: 'callback',
+    chatSessionId: 'chat',
+  };
+  return {
+    /** @deprecated Use `AttentionStore.raise(tenantId, customerId, 'free_text', …)`. */
+    markNeedsAttention: (
+      tenantId: string,
+      customerId: string,
+      entry: { reason: string; at: string; summary: string },
+    ) => attention.raise(tenantId, customerId, 'free_text', { at: entry.at, summary: cutText(entry.summary, 160) }),
+    /** @deprecated Use `AttentionStore.raise` / `AttentionStore.clear`. */
+    setAttentionReason: (
+      tenantId: string,
+      customerId: string,
+      reason: LegacyAttentionReason,
+      value: string | null,
+      at: string,
+    ) => {
+      const kind = reasonOf[reason];
+      if (value === null) return attention.clear(tenantId, customerId, kind, { at });
+      return attention.raise(tenantId, customerId, kind, { at, ...(kind !== 'free_text' && { ref: value }) });
+    },
+  };
+};

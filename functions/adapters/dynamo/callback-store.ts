@@ -1,0 +1,231 @@
+/**
+ * Callbacks (DESIGN sections 5, 8 and 11). A callback record lives in the tenant's callback partition and on the
+ * status index (`GET /v1/callbacks?status=`). "One open callback per customer" is a guard item on the customer
+ * holding a copy of the callback it guards, written before the record: a crash between the two leaves a guard the
+ * next request completes from its copy, never one that blocks the customer for good. Closing updates the record,
+ * then frees the guard; a guard left pointing at a closed record is taken over. Closed records expire.
+ */
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { RetriesExhaustedError } from '../../domain/errors.ts';
+import type { Callback } from '../../domain/model.ts';
+import type { CallbackClosing, CallbackStore, Clock, Page, PageRequest } from '../../domain/ports.ts';
+import { systemClock } from '../../domain/ports.ts';
+import {
+  createDocumentClient,
+  decodeKeyCursor,
+  encodeCursor,
+  InvalidCursorError,
+  isConditionFailure,
+  strip,
+  writeIfCondition,
+} from './dynamo-store.ts';
+import { keys, statusIndex } from './keys.ts';
+
+/** How long a closed callback stays readable (and listed under its status) before it expires. */
+export const closedCallbackKeepMs = 30 * 24 * 3600 * 1000;
+
+interface Guard {
+  callbackId: string;
+  callback: Callback;
+}
+
+export class DynamoCallbackStore implements CallbackStore {
+  constructor(
+    private readonly tableName: string,
+    private readonly db: DynamoDBDocumentClient = createDocumentClient(),
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  async openCallback(callback: Callback): Promise<{ opened: boolean; callback: Callback }> {
+    const { tenantId, customerId } = callback;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await this.putGuard(callback, undefined)) return this.completeOpening(callback);
+      const guard = await this.getGuard(tenantId, customerId);
+      if (!guard) continue; // closed in between: try again
+      const guarded = await this.getCallback(tenantId, guard.callbackId);
+      const ours = guard.callbackId === callback.callbackId;
+      if (guarded?.status === 'requested') return { opened: ours, callback: guarded };
+      if (!guarded && this.isLive(guard.callback)) {
+        // The request that wrote this guard died before its record: complete it, and its follow-ups are due.
+        return this.completeOpening(guard.callback);
+      }
+      // The guarded callback was closed (and the crash came before the guard was freed), or expired long ago.
+      if (await this.putGuard(callback, guard.callbackId)) return this.completeOpening(callback);
+    }
+    throw new RetriesExhaustedError('opening a callback');
+  }
+
+  async getCallback(tenantId: string, callbackId: string): Promise<Callback | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.callback(tenantId, callbackId), ConsistentRead: true }),
+    );
+    return this.isExpired(Item) ? undefined : strip<Callback>(Item);
+  }
+
+  async listCallbacks(
+    tenantId: string,
+    options: PageRequest & { status?: Callback['status'] },
+  ): Promise<Page<Callback>> {
+    const partition = keys.callbackPartition(tenantId);
+    const byStatus = options.status && keys.callbackStatusPartition(tenantId, options.status);
+    let ExclusiveStartKey: Record<string, string> | undefined;
+    if (options.cursor !== undefined) {
+      ExclusiveStartKey = decodeKeyCursor(options.cursor, {
+        pk: (value) => value === partition,
+        sk: () => true,
+        ...(byStatus && {
+          [statusIndex.partitionKey]: (value: string) => value === byStatus,
+          [statusIndex.sortKey]: () => true,
+        }),
+      });
+      if (!ExclusiveStartKey) throw new InvalidCursorError();
+    }
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        ...(byStatus && { IndexName: statusIndex.indexName }),
+        KeyConditionExpression: '#pk = :pk',
+        // Expired but not yet deleted by DynamoDB's TTL (and never, locally): gone.
+        FilterExpression: 'attribute_not_exists(expiresAt) OR expiresAt > :now',
+        ExpressionAttributeNames: { '#pk': byStatus ? statusIndex.partitionKey : 'pk' },
+        ExpressionAttributeValues: { ':pk': byStatus ?? partition, ':now': Math.floor(this.clock.now() / 1000) },
+        ScanIndexForward: false,
+        Limit: options.limit,
+        ExclusiveStartKey,
+      }),
+    );
+    const items = (result.Items ?? []).map((item) => strip<Callback>(item) as Callback);
+    return result.LastEvaluatedKey ? { items, nextCursor: encodeCursor(result.LastEvaluatedKey) } : { items };
+  }
+
+  async closeCallback(tenantId: string, callbackId: string, change: CallbackClosing): Promise<Callback | undefined> {
+    // Closed callbacks are listed most recently closed first.
+    const listed = keys.callbackByStatus(tenantId, change.status, change.at, callbackId);
+    let updated: Record<string, unknown> | undefined;
+    try {
+      ({ Attributes: updated } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.callback(tenantId, callbackId),
+          UpdateExpression: `SET #status = :status, closedAt = :at, gsi2pk = :gpk, gsi2sk = :gsk, expiresAt = :expiresAt${change.note !== undefined ? ', note = :note' : ''}`,
+          // Not an expired one either: DynamoDB's TTL may not have deleted it yet.
+          ConditionExpression: '#status = :requested AND (attribute_not_exists(expiresAt) OR expiresAt > :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':status': change.status,
+            ':at': change.at,
+            ':requested': 'requested',
+            ':now': Math.floor(this.clock.now() / 1000),
+            ':gpk': listed.gsi2pk,
+            ':gsk': listed.gsi2sk,
+            ':expiresAt': Math.floor((Date.parse(change.at) + closedCallbackKeepMs) / 1000),
+            ...(change.note !== undefined && { ':note': change.note }),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ));
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+    const callback = strip<Callback>(updated) as Callback;
+    await writeIfCondition(
+      this.db,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.openCallback(tenantId, callback.customerId),
+        ConditionExpression: 'callbackId = :id',
+        ExpressionAttributeValues: { ':id': callbackId },
+      }),
+    );
+    return callback;
+  }
+
+  /** Writes the customer's guard for `callback`: new, or taking over from the guard of `replacing`. */
+  private putGuard(callback: Callback, replacing: string | undefined): Promise<boolean> {
+    return writeIfCondition(
+      this.db,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.openCallback(callback.tenantId, callback.customerId),
+          callbackId: callback.callbackId,
+          callback,
+        },
+        // Our own guard again is a retry of this very request.
+        ConditionExpression:
+          replacing === undefined ? 'attribute_not_exists(pk) OR callbackId = :ours' : 'callbackId = :replacing',
+        ExpressionAttributeValues:
+          replacing === undefined ? { ':ours': callback.callbackId } : { ':replacing': replacing },
+      }),
+    );
+  }
+
+  /**
+   * Writes a guarded callback's record, unless it is there already (its own request, or a retry, wrote it), and
+   * returns the record stored.
+   */
+  private async putRecord(callback: Callback): Promise<Callback> {
+    const written = await writeIfCondition(
+      this.db,
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.callback(callback.tenantId, callback.callbackId),
+          ...keys.callbackByStatus(callback.tenantId, callback.status, callback.requestedAt, callback.callbackId),
+          ...callback,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return written ? callback : ((await this.getCallback(callback.tenantId, callback.callbackId)) ?? callback);
+  }
+
+  /** Writes the record of the callback whose guard was just written; a retry that finds it closed frees the guard. */
+  private async completeOpening(callback: Callback): Promise<{ opened: boolean; callback: Callback }> {
+    const stored = await this.putRecord(callback);
+    if (stored.status === 'requested') return { opened: true, callback: stored };
+    // A retry of a request whose callback has been closed since: nothing is open.
+    await writeIfCondition(
+      this.db,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.openCallback(callback.tenantId, callback.customerId),
+        ConditionExpression: 'callbackId = :id',
+        ExpressionAttributeValues: { ':id': callback.callbackId },
+      }),
+    );
+    return { opened: false, callback: stored };
+  }
+
+  private async getGuard(tenantId: string, customerId: string): Promise<Guard | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.openCallback(tenantId, customerId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? { callbackId: Item.callbackId as string, callback: Item.callback as Callback } : undefined;
+  }
+
+  /**
+   * A guard whose record is missing is completed while it is young (its request died between the writes); one
+   * older than a closed callback is kept can only have lost its record to expiry after a close that died before
+   * freeing it.
+   */
+  private isLive(callback: Callback): boolean {
+    return Date.parse(callback.requestedAt) > this.clock.now() - closedCallbackKeepMs;
+  }
+
+  private isExpired(item: Record<string, unknown> | undefined): boolean {
+    return typeof item?.expiresAt === 'number' && item.expiresAt * 1000 <= this.clock.now();
+  }
+}
