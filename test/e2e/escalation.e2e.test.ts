@@ -1,16 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalGateway, startLocalGateway } from '../../local/gateway.ts';
+import { launchBrowser } from './browser.ts';
 
 /**
  * The escalation story in a real Chromium: the customer gets a card alert by SMS (local console), asks for a chat,
  * opens the link, writes; an agent sees the whole cross-channel timeline and answers, and the answer reaches the
- * open chat. CI installs Chromium from `.ci/system-packages`; without it this file fails, it never skips.
+ * open chat. The browser is the Chromium of @sparticuz/chromium, or PARLEY_CHROMIUM_PATH (see ./browser.ts); when it
+ * cannot start, this file fails, it never skips.
  */
-const chromiumPath = process.env.PARLEY_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = resolve('test-artifacts/e2e');
 const phoneViewport = { width: 390, height: 844 };
 const desktopViewport = { width: 1280, height: 900 };
@@ -23,6 +24,8 @@ const agentText = 'We have blocked the card; a new one is on its way';
 
 let gateway: LocalGateway | undefined;
 let browser: Browser | undefined;
+/** Why the browser did not start; every test fails with it. */
+let launchError: unknown;
 let dataDir: string | undefined;
 
 /** What went wrong in a page: uncaught errors, console errors (CSP violations land there) and 5xx answers. */
@@ -52,41 +55,24 @@ const open = async (name: string, viewport: { width: number; height: number }, e
 
 const shot = (page: Page, file: string) => page.screenshot({ path: join(artifacts, `${file}.png`), fullPage: true });
 
-const missingChromium = () =>
-  existsSync(chromiumPath)
-    ? undefined
-    : new Error(
-        `Chromium is missing at ${chromiumPath}: the e2e tests need a real browser. Install the Debian package ` +
-          '"chromium" (CI does, from .ci/system-packages), or point PARLEY_CHROMIUM_PATH at a Chromium binary.',
-      );
-
-/** Every test fails (never skips) with the reason when the browser is missing. */
+/** Every test fails (never skips) with the reason when the browser did not start. */
 const base = () => {
-  const missing = missingChromium();
-  if (missing) throw missing;
+  if (!browser) throw launchError ?? new Error('the browser did not start');
   if (!gateway) throw new Error('the local gateway did not start');
   return gateway.baseUrl;
 };
 
 describe('escalation in a real browser', () => {
   beforeAll(async () => {
-    if (missingChromium()) return;
+    try {
+      browser = await launchBrowser();
+    } catch (error) {
+      launchError = error;
+      return;
+    }
     mkdirSync(artifacts, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
     gateway = await startLocalGateway({ port: 0, dataDir, logLevel: 'ERROR' });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
   });
 
   afterAll(async () => {

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snsEventFor } from '../../local/inbound-simulator.ts';
@@ -10,10 +8,7 @@ import { cardAlert, type Harness, startHarness } from './harness.ts';
 let h: Harness;
 let invokeInbound: (event: SNSEvent) => Promise<unknown>;
 
-const fixturePath = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures/aws-events/inbound-sms-sns-event.json',
-);
+const fixturePath = new URL('../fixtures/aws-events/inbound-sms-sns-event.json', import.meta.url);
 
 beforeAll(async () => {
   h = await startHarness();
