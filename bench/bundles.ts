@@ -1,15 +1,16 @@
 /**
- * Part 3: each Lambda's bundle, built as the CDK builds it (lib/parley-function.ts: esbuild, platform node, ESM,
- * minified, AWS SDK bundled, mainFields module/main, the createRequire banner; target node20 here so Node 20 can
- * import it), beside a baseline bundle that only imports the SNS and DynamoDB clients. Size, and module init time
- * measured in fresh Node processes, median of 5, interleaved.
+ * Part 3: each Lambda's bundle, built with the options the CDK builds it with (`functionBundling` in
+ * lib/bundling.ts, which lib/parley-function.ts hands to NodejsFunction; test/cdk/bundling.test.ts checks the two
+ * give the same bytes), except the target: node20 here, so Node 20 can import it. Beside it a baseline bundle that
+ * only imports the SNS and DynamoDB clients, built the same way. Size, and module init time measured in fresh Node
+ * processes, median of 5, interleaved.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { credentialProvidersNeverLoadedOnLambda, esmRequireBanner } from '../lib/bundling.ts';
+import { functionBundling } from '../lib/bundling.ts';
 import { childMain, makeTempDir, removeDir, repoRoot } from './lib/child.ts';
 import { median, num, type PartResult, type Row } from './lib/report.ts';
 
@@ -17,19 +18,8 @@ const runs = 5;
 const maxKb = 400;
 const initFactor = 1.5;
 
-const cdkLike: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minify: true,
-  sourcemap: false,
-  mainFields: ['module', 'main'],
-  // The same externals as the CDK (lib/bundling.ts); the baseline gets them too, so the comparison stays fair.
-  external: credentialProvidersNeverLoadedOnLambda,
-  banner: { js: esmRequireBanner },
-  logLevel: 'silent',
-};
+// The baseline gets the same options, externals included, so the comparison stays fair.
+const cdkLike: BuildOptions = { ...functionBundling, target: 'node20', logLevel: 'silent' };
 
 const baselineSource = `
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -53,6 +43,7 @@ const listedEnv: Record<string, string> = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   PARLEY_TABLE_NAME: 'parley',
   PARLEY_EVENT_BUS_NAME: 'parley',
+  PARLEY_EVENTS_DLQ_URL: 'http://127.0.0.1:9/000000000000/parley-undelivered-events',
   PARLEY_SES_CONFIGURATION_SET: 'parley',
   PARLEY_REPLY_DOMAIN: 'reply.parley.example',
   PARLEY_TOKEN_SECRET: 'bench-token-secret-0123456789abcdefghijklmno',

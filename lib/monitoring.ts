@@ -20,8 +20,9 @@ export const parleyMetricDimensions: Readonly<Record<string, string>> = { servic
 /**
  * The counts the functions publish, each with `addMetric(name, 'Count', n)`. send-message: `MessagesSent`,
  * `MessagesFailed` (replays not counted). inbound-sms: `InboundProcessed`, `InboundDuplicates` (a redelivery of one
- * already handled), `InboundDeadLettered`. Any function: `EventsNotPublished`, events its EventBridge publish still
- * failed on after the SDK's retries.
+ * already handled), `InboundDeadLettered`. Any function that publishes events: `EventsRetried` (entries EventBridge
+ * refused and that were sent again), `EventsDeadLettered` (kept on the undelivered-events queue after the retries)
+ * and `EventsNotPublished` (lost: that queue refused them too, and the caller got the error).
  */
 export type ParleyMetricName =
   | 'MessagesSent'
@@ -29,11 +30,19 @@ export type ParleyMetricName =
   | 'InboundProcessed'
   | 'InboundDuplicates'
   | 'InboundDeadLettered'
+  | 'EventsRetried'
+  | 'EventsDeadLettered'
   | 'EventsNotPublished';
 
 export interface ParleyMonitoringProps {
   /** Subscribed to the alarm topic; AWS mails a confirmation link first. @default no subscription */
   readonly alarmEmail?: string;
+  /**
+   * Send the alarms to this topic instead of a new one (then `alarmEmail` must be left out: subscribe on your own
+   * topic). Its policy, and its key's if it is encrypted, must let `cloudwatch.amazonaws.com` publish.
+   * @default a new KMS-encrypted, TLS-only topic
+   */
+  readonly existingTopic?: sns.ITopic;
   /** Failed sends (`MessagesFailed`) in 5 minutes that raise the alarm. @default 10 */
   readonly messagesFailedAlarmThreshold?: number;
 }
@@ -51,17 +60,17 @@ export interface ParleyDashboardSources {
 const fiveMinutes = Duration.minutes(5);
 
 /**
- * Alarms and where they go: one KMS-encrypted, TLS-only SNS topic. Alarms treat missing data as fine and fire on
- * the first occurrence (a dead-lettered inbound message is a customer left waiting, a missed event a backend out of
- * step), except failed sends: a channel turns some down one by one (a bad number, a bounced address), so that one
- * fires on a count in 5 minutes. The one dashboard, named after the stack and its region (a dashboard name is
- * unique across all of the account's regions), shows the functions' own metrics, both APIs, every function and the
- * dead-letter queues.
+ * Alarms and where they go: one KMS-encrypted, TLS-only SNS topic, or the embedding app's own. Alarms treat
+ * missing data as fine and fire on the first occurrence (a dead-lettered inbound message is a customer left waiting,
+ * a missed event a backend out of step), except failed sends: a channel turns some down one by one (a bad number, a
+ * bounced address), so that one fires on a count in 5 minutes. The one dashboard, named after the stack and its
+ * region (a dashboard name is unique across all of the account's regions), shows the functions' own metrics, both
+ * APIs, every function and the dead-letter queues.
  */
 export class ParleyMonitoring extends Construct {
-  readonly topic: sns.Topic;
+  readonly topic: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
-  /** On any `EventsNotPublished`: a backend missed an event. */
+  /** On any `EventsNotPublished`: events neither the bus nor the undelivered-events queue took. */
   readonly eventsNotPublishedAlarm: cloudwatch.Alarm;
   /** On `MessagesFailed` reaching `messagesFailedAlarmThreshold` in 5 minutes. */
   readonly messagesFailedAlarm: cloudwatch.Alarm;
@@ -69,35 +78,10 @@ export class ParleyMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: ParleyMonitoringProps = {}) {
     super(scope, id);
-    const key = new kms.Key(this, 'Key', {
-      description: 'Parley alarm topic',
-      enableKeyRotation: true,
-    });
-    this.topic = new sns.Topic(this, 'Topic', {
-      displayName: 'Parley alarms',
-      masterKey: key,
-      enforceSSL: true,
-    });
-
-    // CloudWatch publishes to an encrypted topic only when the key and the topic both let it, for this account.
-    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    const fromThisAccount = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } };
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [cloudwatchPrincipal],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: ['*'],
-        conditions: fromThisAccount,
-      }),
-    );
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [cloudwatchPrincipal],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: fromThisAccount,
-      }),
-    );
+    if (props.existingTopic && props.alarmEmail) {
+      throw new Error('Give either alarmEmail or an existing alarm topic, not both: subscribe on your own topic');
+    }
+    this.topic = props.existingTopic ?? this.newTopic();
 
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     this.action = new actions.SnsAction(this.topic);
@@ -107,7 +91,9 @@ export class ParleyMonitoring extends Construct {
       throw new Error('messagesFailedAlarmThreshold must be a whole number of at least 1');
     }
     this.eventsNotPublishedAlarm = this.alarm('EventsNotPublished', this.parleyMetric('EventsNotPublished'), {
-      alarmDescription: 'Parley: events not published to the event bus; a backend missed them (see the function logs)',
+      alarmDescription:
+        'Parley: events not published, neither to the event bus nor to the undelivered-events queue; a backend ' +
+        'missed them (see the function logs)',
     });
     this.messagesFailedAlarm = this.alarm('MessagesFailed', this.parleyMetric('MessagesFailed'), {
       alarmDescription: `Parley: ${messagesFailedThreshold} or more failed sends in 5 minutes`,
@@ -124,8 +110,45 @@ export class ParleyMonitoring extends Construct {
         { value: messagesFailedThreshold, label: 'MessagesFailed alarm' },
       ]),
       widget('Inbound SMS', parley('InboundProcessed', 'InboundDuplicates', 'InboundDeadLettered'), 8),
-      widget('Events not published', parley('EventsNotPublished'), 8, [{ value: 1, label: 'alarm' }]),
+      widget(
+        'Events retried, dead-lettered, lost',
+        parley('EventsRetried', 'EventsDeadLettered', 'EventsNotPublished'),
+        8,
+        [{ value: 1, label: 'EventsNotPublished alarm' }],
+      ),
     );
+  }
+
+  /** CloudWatch publishes to an encrypted topic only when the key and the topic both let it, for this account. */
+  private newTopic(): sns.Topic {
+    const key = new kms.Key(this, 'Key', {
+      description: 'Parley alarm topic',
+      enableKeyRotation: true,
+    });
+    const topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Parley alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    const cloudwatchPrincipal = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    const fromThisAccount = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } };
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [cloudwatchPrincipal],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: fromThisAccount,
+      }),
+    );
+    topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [cloudwatchPrincipal],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromThisAccount,
+      }),
+    );
+    return topic;
   }
 
   /** A count the functions publish, summed over 5 minutes. */

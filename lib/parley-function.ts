@@ -7,7 +7,7 @@ import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { credentialProvidersNeverLoadedOnLambda, esmRequireBanner } from './bundling.ts';
+import { functionBundling } from './bundling.ts';
 
 /** The package root: esbuild's project root and the home of `package-lock.json`. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -99,15 +99,18 @@ export class ParleyFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       description: props.description ?? `Parley ${props.handlerName}`,
       environment: { POWERTOOLS_SERVICE_NAME: 'parley', ...props.environment },
+      // functionBundling in NodejsFunction's terms; it always bundles for platform node. Its `charset` setting
+      // reaches esbuild only as an argument.
       bundling: {
         format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        mainFields: ['module', 'main'],
+        minify: functionBundling.minify,
+        sourceMap: functionBundling.sourcemap,
+        target: functionBundling.target,
+        mainFields: functionBundling.mainFields,
         bundleAwsSDK: true,
-        externalModules: credentialProvidersNeverLoadedOnLambda,
-        banner: esmRequireBanner,
+        externalModules: functionBundling.external,
+        banner: functionBundling.banner.js,
+        esbuildArgs: { '--charset': functionBundling.charset },
         forceDockerBundling: false,
         ...(props.extraFiles?.length && { commandHooks: copyAfterBundling(props.extraFiles) }),
       },

@@ -27,6 +27,11 @@ export class ParleyStack extends Stack {
       value: this.gateway.events.bus.eventBusName,
       description: 'Subscribe backends to this bus: source "parley"',
     });
+    new CfnOutput(this, 'UndeliveredEventsQueueUrl', {
+      value: this.gateway.undeliveredEvents.queue.queueUrl,
+      description:
+        'Events EventBridge kept refusing, one message per PutEvents call: replay its `entries` with PutEvents',
+    });
     new CfnOutput(this, 'InboundSmsTopicArn', {
       value: this.gateway.inboundSmsTopic.topic.topicArn,
       description: 'Set as the two-way SMS destination of each origination number (AWS End User Messaging SMS)',

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientsWithoutEventStreams, functionBundling, neverLoadedOnLambda } from '../../lib/bundling.ts';
 import { packageRoot } from '../../lib/parley-function.ts';
 import { createGatewayApp, functionLogicalId, type HandlerName, handlerNames } from './gateway-app.ts';
 
@@ -35,13 +37,47 @@ describe('function bundles', () => {
     }
   });
 
-  it('bundles the AWS SDK but leaves out the credential providers Lambda never loads, only as dynamic imports', () => {
+  it('bundles the AWS SDK but leaves out what Lambda never loads, only as dynamic imports', () => {
     const source = readFileSync(join(assetDirOf('send-message'), 'index.mjs'), 'utf8');
     // Booleans, not the source: a failure message must not print a 600 KB bundle.
     expect(source.includes('AWS.SNS.SMS.SMSType'), 'the SNS client is bundled').toBe(true);
-    expect(source.includes('import("@aws-sdk/credential-provider-sso")'), 'SSO stays a dynamic import').toBe(true);
-    // A static import of a left-out module would fail at load on Lambda: there must be none.
-    expect(/(?:^|[;}\s])import\s*(?:[\w{},*\s]+from\s*)?"@aws-sdk\//.test(source), 'no static SDK import').toBe(false);
+    for (const left of [
+      '@aws-sdk/credential-provider-sso',
+      '@smithy/credential-provider-imds',
+      '@smithy/core/event-streams',
+    ]) {
+      expect(source.includes(`import("${left}")`), `${left} stays a dynamic import`).toBe(true);
+    }
+    for (const name of handlerNames) {
+      const bundle = readFileSync(join(assetDirOf(name), 'index.mjs'), 'utf8');
+      // A static import of a left-out module would fail at load on Lambda: there must be none.
+      expect(/(?:^|[;}\s])import\s*(?:[\w{},*\s]+from\s*)?"@(?:aws-sdk|smithy)\//.test(bundle), name).toBe(false);
+    }
+  });
+
+  it('holds only SDK clients without event-stream operations, since @smithy/core/event-streams is left out', () => {
+    expect(neverLoadedOnLambda).toContain('@smithy/core/event-streams');
+    for (const name of handlerNames) {
+      const bundle = readFileSync(join(assetDirOf(name), 'index.mjs'), 'utf8');
+      // Each client bundles its package.json, name included.
+      const clients = [...bundle.matchAll(/name:"(@aws-sdk\/client-[a-z0-9-]+)"/g)].map((match) => match[1]);
+      for (const client of clients) expect(clientsWithoutEventStreams, `${name} bundles ${client}`).toContain(client);
+    }
+  });
+
+  it('is byte for byte what esbuild builds from functionBundling, the options npm run bench builds with', async () => {
+    for (const name of handlerNames) {
+      const { outputFiles } = await build({
+        ...functionBundling,
+        entryPoints: [join(packageRoot, 'functions', 'handlers', `${name}.ts`)],
+        absWorkingDir: packageRoot,
+        outfile: join(outdir, 'bench-like', name, 'index.mjs'),
+        write: false,
+        logLevel: 'silent',
+      });
+      const cdk = readFileSync(join(assetDirOf(name), 'index.mjs'));
+      expect(Buffer.from(outputFiles[0]?.contents ?? []).equals(cdk), name).toBe(true);
+    }
   });
 
   it('ships the chat page and the agent console beside the pages bundle, where PARLEY_PAGES_DIR points', () => {

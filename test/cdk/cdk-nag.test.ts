@@ -109,6 +109,7 @@ describe('cdk-nag AwsSolutions gate', () => {
         ...['openapi.json', 'chat', 'agent'].map((path) => `HttpApi/Api/GET--${path} AwsSolutions-APIG4`),
         ...['$connect', '$default', '$disconnect'].map((route) => `WebSocketApi/Api/${route}-Route AwsSolutions-APIG4`),
         'TokenSecret/Secret AwsSolutions-SMG4',
+        'UndeliveredEvents/Queue AwsSolutions-SQS3',
       ].sort(),
     );
   });

@@ -1,5 +1,6 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { synthGateway } from './gateway-app.ts';
 
@@ -15,6 +16,26 @@ describe('event bus', () => {
     });
     custom.hasResourceProperties('AWS::Events::EventBus', { Name: 'parley-staging' });
     custom.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 30, EventPattern: { source: ['parley'] } });
+  });
+});
+
+describe('undelivered-events queue', () => {
+  it('is SQS-encrypted, TLS-only and keeps messages the 14-day maximum', () => {
+    const queueId = logicalId(stack.gateway.undeliveredEvents.queue.node.defaultChild);
+    const queue = template.toJSON().Resources[queueId];
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
   });
 });
 

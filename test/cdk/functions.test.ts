@@ -11,6 +11,7 @@ import {
   type HandlerName,
   handlerNames,
   logicalIdOf,
+  policyStatementsOf,
   stubSourceDir,
   synthGateway,
 } from './gateway-app.ts';
@@ -20,6 +21,11 @@ const functions = Object.values(template.findResources('AWS::Lambda::Function'))
 
 const environmentOf = (handlerName: HandlerName): Record<string, unknown> =>
   template.toJSON().Resources[functionLogicalId(stack, handlerName)].Properties.Environment.Variables;
+
+const allowsPutEvents = (handlerName: HandlerName): boolean =>
+  policyStatementsOf(stack, template, handlerName).some(
+    (statement) => statement.Effect === 'Allow' && [statement.Action].flat().includes('events:PutEvents'),
+  );
 
 describe('Lambda functions', () => {
   it('are one per distinct handler of the route tables, plus the authorizer and inbound SMS', () => {
@@ -81,13 +87,17 @@ describe('Lambda functions', () => {
   });
 
   it.each<[HandlerName, string[]]>([
-    ['send-message', ['PARLEY_TOKEN_SECRET_ARN', 'PARLEY_SES_CONFIGURATION_SET', 'PARLEY_REPLY_DOMAIN']],
+    [
+      'send-message',
+      ['PARLEY_EVENTS_DLQ_URL', 'PARLEY_TOKEN_SECRET_ARN', 'PARLEY_SES_CONFIGURATION_SET', 'PARLEY_REPLY_DOMAIN'],
+    ],
     ['messages', []],
     ['customers', []],
     ['templates', []],
     [
       'conversations',
       [
+        'PARLEY_EVENTS_DLQ_URL',
         'PARLEY_TOKEN_SECRET_ARN',
         'PARLEY_SES_CONFIGURATION_SET',
         'PARLEY_REPLY_DOMAIN',
@@ -95,17 +105,18 @@ describe('Lambda functions', () => {
         'PARLEY_CHAT_SESSION_TTL_MS',
       ],
     ],
-    ['callbacks', []],
+    ['callbacks', ['PARLEY_EVENTS_DLQ_URL']],
     ['pages', ['PARLEY_WS_URL', 'PARLEY_PAGES_DIR']],
     ['openapi', []],
-    ['ws-connect', ['PARLEY_TOKEN_SECRET_ARN']],
-    ['ws-message', []],
-    ['ws-disconnect', []],
+    ['ws-connect', ['PARLEY_EVENTS_DLQ_URL', 'PARLEY_TOKEN_SECRET_ARN']],
+    ['ws-message', ['PARLEY_EVENTS_DLQ_URL']],
+    ['ws-disconnect', ['PARLEY_EVENTS_DLQ_URL']],
     ['authorizer', []],
     [
       'inbound-sms',
       [
         'PARLEY_DEAD_LETTER_QUEUE_URL',
+        'PARLEY_EVENTS_DLQ_URL',
         'PARLEY_TOKEN_SECRET_ARN',
         'PARLEY_CHAT_SESSION_TTL_MS',
         'PARLEY_PUBLIC_URL',
@@ -176,6 +187,17 @@ describe('Lambda functions', () => {
     const conversations = customTemplate.toJSON().Resources[functionLogicalId(custom, 'conversations')];
     expect(conversations.Properties.Environment.Variables.PARLEY_CHAT_SESSION_TTL_MS).toBe('7200000');
     expect(() => synthGateway({ gateway: { chatSessionTtl: Duration.seconds(10) } })).toThrow(/chatSessionTtl/);
+  });
+
+  it('every function that publishes events knows the undelivered-events queue, and no other does', () => {
+    const queueUrl = { Ref: logicalIdOf(stack, stack.gateway.undeliveredEvents.queue) };
+    const publishers = handlerNames.filter((name) => allowsPutEvents(name));
+    expect(publishers.sort()).toEqual(
+      ['send-message', 'conversations', 'callbacks', 'ws-connect', 'ws-message', 'ws-disconnect', 'inbound-sms'].sort(),
+    );
+    for (const name of handlerNames) {
+      expect(environmentOf(name).PARLEY_EVENTS_DLQ_URL, name).toEqual(publishers.includes(name) ? queueUrl : undefined);
+    }
   });
 
   it('inbound SMS knows its dead-letter queue, and leaves the cache TTL to its default', () => {

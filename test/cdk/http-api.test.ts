@@ -99,15 +99,19 @@ describe('HTTP API', () => {
     });
   });
 
-  it('outputs the API URL, the WebSocket URL, the table name, the bus name and the inbound SMS topic', () => {
+  it('outputs the API URL, the WebSocket URL, the table name, the bus name, the inbound SMS topic and the undelivered-events queue', () => {
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs).sort()).toEqual([
       'ApiUrl',
       'EventBusName',
       'InboundSmsTopicArn',
       'TableName',
+      'UndeliveredEventsQueueUrl',
       'WebSocketUrl',
     ]);
+    expect(outputs.UndeliveredEventsQueueUrl?.Value).toEqual({
+      Ref: logicalIdOf(stack, stack.gateway.undeliveredEvents.queue),
+    });
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain('execute-api');
   });
 });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { metrics as functionMetrics } from '../../functions/handlers/http/observability.ts';
 import { type ParleyMetricName, parleyMetricDimensions, parleyMetricNamespace } from '../../lib/monitoring.ts';
@@ -18,6 +19,8 @@ const parleyMetricNames: ParleyMetricName[] = [
   'InboundProcessed',
   'InboundDuplicates',
   'InboundDeadLettered',
+  'EventsRetried',
+  'EventsDeadLettered',
   'EventsNotPublished',
 ];
 
@@ -100,6 +103,20 @@ describe('monitoring', () => {
     });
   });
 
+  it('alarms on the first message in the undelivered-events queue: events a replay must deliver', () => {
+    const queueId = logicalIdOf(stack, stack.gateway.undeliveredEvents.queue);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId }],
+    });
+  });
+
   it('alarms on the first event not published in 5 minutes: a backend missed it', () => {
     const alarm = alarms.find((candidate) => candidate.Properties.MetricName === 'EventsNotPublished');
     expect(alarm?.Properties).toEqual({
@@ -144,10 +161,13 @@ describe('monitoring', () => {
     }
   });
 
-  it('has nothing else: one alarm per function, the 5xx, dead-letter, events and failed-sends alarms', () => {
-    // InboundDeadLettered has no alarm of its own: every one of them is a message in the dead-letter queue.
-    expect(alarms).toHaveLength(handlerNames.length + 4);
-    expect(alarms.filter((alarm) => alarm.Properties.MetricName === 'InboundDeadLettered')).toEqual([]);
+  it('has nothing else: one alarm per function, the 5xx, both dead-letter queues, events and failed-sends alarms', () => {
+    // InboundDeadLettered and EventsDeadLettered have no alarm of their own: each is a message in a queue alarmed
+    // on; EventsRetried is no failure at all.
+    expect(alarms).toHaveLength(handlerNames.length + 5);
+    for (const metricName of ['InboundDeadLettered', 'EventsDeadLettered', 'EventsRetried']) {
+      expect(alarms.filter((alarm) => alarm.Properties.MetricName === metricName)).toEqual([]);
+    }
   });
 
   it('sends alarms to a KMS-encrypted, TLS-only topic CloudWatch may publish to, mailed to ops', () => {
@@ -195,7 +215,11 @@ describe('dashboard', () => {
       parley('InboundDuplicates'),
       parley('InboundDeadLettered'),
     ]);
-    expect(linesOf(widgetTitled(widgets, 'Events not published'))).toEqual([parley('EventsNotPublished')]);
+    expect(linesOf(widgetTitled(widgets, 'Events retried, dead-lettered, lost'))).toEqual([
+      parley('EventsRetried'),
+      parley('EventsDeadLettered'),
+      parley('EventsNotPublished'),
+    ]);
     const parleyLines = widgets.flatMap((widget) => widget.properties.metrics).filter((line) => line[0] === 'Parley');
     expect(parleyLines.map((line) => line[1]).sort()).toEqual([...parleyMetricNames].sort());
     for (const line of parleyLines) expect(line.at(-1)).toMatchObject({ stat: 'Sum' });
@@ -204,13 +228,22 @@ describe('dashboard', () => {
     ]);
   });
 
-  it('graphs the inbound SMS dead-letter queue depth', () => {
-    const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
+  it('graphs the depth of both dead-letter queues, inbound SMS and undelivered events', () => {
+    const depth = (queue: IConstruct) => [
+      'AWS/SQS',
+      'ApproximateNumberOfMessagesVisible',
+      'QueueName',
+      `{{GetAtt:${logicalIdOf(stack, queue)}.QueueName}}`,
+    ];
     const widget = widgetTitled(widgets, 'Dead-letter queue depth');
     expect(linesOf(widget)).toEqual([
-      ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `{{GetAtt:${queueId}.QueueName}}`],
+      depth(stack.gateway.inboundSmsDeadLetters.queue),
+      depth(stack.gateway.undeliveredEvents.queue),
     ]);
-    expect(renderingOf(widget)).toEqual([['inbound SMS', 'Maximum']]);
+    expect(renderingOf(widget)).toEqual([
+      ['inbound SMS', 'Maximum'],
+      ['undelivered events', 'Maximum'],
+    ]);
   });
 
   it("graphs the HTTP API's requests, 4xx, 5xx and latency p50 and p99 on its $default stage", () => {
