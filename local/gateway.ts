@@ -12,6 +12,7 @@ import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
 import { parseFaultRequest } from './edges/faults.ts';
+import { localHandlerEnv } from './handler-env.ts';
 import { readLimitedBody } from './http-body.ts';
 import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
 import { parseIsoTime, payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
@@ -162,27 +163,17 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   const store = new DynamoStore(tableName, createDocumentClient(dynamoClient));
 
   Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SNS: edges.url,
-    AWS_ENDPOINT_URL_SES: edges.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: edges.url,
-    AWS_ENDPOINT_URL_SQS: edges.url,
-    PARLEY_DEAD_LETTER_QUEUE_URL: `${edges.url}/000000000000/parley-inbound-sms-dlq`,
-    PARLEY_TABLE_NAME: tableName,
-    PARLEY_EVENT_BUS_NAME: 'parley',
-    PARLEY_SES_CONFIGURATION_SET: 'parley-local',
-    PARLEY_REPLY_DOMAIN: 'reply.parley.localhost',
-    PARLEY_TOKEN_SECRET: tokenSecretIn(dataDir),
+    ...localHandlerEnv({
+      dynamodbEndpoint: dynamo.endpoint,
+      edgesUrl: edges.url,
+      tableName,
+      eventBusName: 'parley',
+      tokenSecret: tokenSecretIn(dataDir),
+      logLevel: options.logLevel ?? process.env.PARLEY_LOG_LEVEL ?? 'WARN',
+    }),
     PARLEY_WS_CALLBACK_URL: edges.url,
     PARLEY_WS_URL: `ws://${host}:${port}/ws`,
     PARLEY_PUBLIC_URL: baseUrl,
-    POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.PARLEY_LOG_LEVEL ?? 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_SERVICE_NAME: 'parley',
   });
 
   const localJsonPath = join(dataDir, 'local.json');

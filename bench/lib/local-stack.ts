@@ -10,6 +10,7 @@ import { createDocumentClient, DynamoStore } from '../../functions/adapters/dyna
 import { demoTenant, seedDemo } from '../../local/demo.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from '../../local/dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from '../../local/edges/aws-edges.ts';
+import { localHandlerEnv } from '../../local/handler-env.ts';
 
 export const tableName = 'parley';
 export const eventBusName = 'parley';
@@ -57,24 +58,13 @@ export const startBenchStack = async (options: { dataDir?: string } = {}): Promi
   }
 };
 
-/** The environment the handlers read at import, as local/gateway.ts sets it. */
-export const handlerEnv = (endpoints: { dynamodb: string; edges: string }): Record<string, string> => ({
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-  AWS_ENDPOINT_URL_SNS: endpoints.edges,
-  AWS_ENDPOINT_URL_SES: endpoints.edges,
-  AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.edges,
-  AWS_ENDPOINT_URL_SQS: endpoints.edges,
-  PARLEY_DEAD_LETTER_QUEUE_URL: `${endpoints.edges}/000000000000/parley-inbound-sms-dlq`,
-  PARLEY_TABLE_NAME: tableName,
-  PARLEY_EVENT_BUS_NAME: eventBusName,
-  PARLEY_SES_CONFIGURATION_SET: 'parley-local',
-  PARLEY_REPLY_DOMAIN: 'reply.parley.localhost',
-  PARLEY_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-  POWERTOOLS_METRICS_DISABLED: 'true',
-  POWERTOOLS_SERVICE_NAME: 'parley',
-});
+/** The environment the handlers read at import: the one local/gateway.ts sets. */
+export const handlerEnv = (endpoints: { dynamodb: string; edges: string }): Record<string, string> =>
+  localHandlerEnv({
+    dynamodbEndpoint: endpoints.dynamodb,
+    edgesUrl: endpoints.edges,
+    tableName,
+    eventBusName,
+    tokenSecret: randomBytes(32).toString('base64url'),
+    logLevel: 'WARN',
+  });

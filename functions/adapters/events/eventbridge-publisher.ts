@@ -97,29 +97,22 @@ interface Failure {
  */
 export class EventBridgePublisher implements EventPublisher {
   private readonly eventBridge: PutEventsClient;
-  private readonly deadLetters: DeadLetterSink | undefined;
+  private readonly deadLetters: DeadLetterSink;
   private readonly retry: RetryPolicy;
   private readonly observer: PublishObserver;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
 
-  /**
-   * Without `options` (the way handlers built it before the undelivered-events queue), refused entries are still
-   * retried, but `publish` throws once they fail for good instead of keeping them.
-   * @deprecated without `options`: give `deadLetterQueueUrl`.
-   */
-  constructor(busName: string);
-  constructor(busName: string, options: EventBridgePublisherOptions);
   constructor(
     private readonly busName: string,
-    options?: EventBridgePublisherOptions,
+    options: EventBridgePublisherOptions,
   ) {
-    this.eventBridge = options?.eventBridge ?? new EventBridgeClient({});
-    this.deadLetters = options && new SqsDeadLetters(options.deadLetterQueueUrl, options.sqs);
-    this.retry = { ...defaultRetryPolicy, ...options?.retry };
-    this.observer = options?.observer ?? {};
-    this.sleep = options?.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.now = options?.now ?? Date.now;
+    this.eventBridge = options.eventBridge ?? new EventBridgeClient({});
+    this.deadLetters = new SqsDeadLetters(options.deadLetterQueueUrl, options.sqs);
+    this.retry = { ...defaultRetryPolicy, ...options.retry };
+    this.observer = options.observer ?? {};
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
   }
 
   async publish(events: ParleyEvent[]): Promise<void> {
@@ -211,7 +204,6 @@ export class EventBridgePublisher implements EventPublisher {
   private async keep(failures: Failure[], attempts: number, started: number): Promise<void> {
     const summary = summaryOf(failures);
     const refused = `EventBridge refused ${failures.length} event(s) after ${attempts} attempt(s) (${summary.errorCodes.join(', ')})`;
-    if (!this.deadLetters) throw new EventsUndeliveredError(refused, summary.types);
     const undelivered: UndeliveredEvents = {
       entries: failures.map((failure) => failure.entry),
       errors: failures.map(({ entry, errorCode, errorMessage }) => ({

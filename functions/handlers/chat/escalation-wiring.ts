@@ -2,14 +2,13 @@ import { DynamoAttentionStore } from '../../adapters/dynamo/attention-store.ts';
 import { DynamoCallbackStore } from '../../adapters/dynamo/callback-store.ts';
 import { DynamoChatStore } from '../../adapters/dynamo/chat-store.ts';
 import { createDocumentClient, DynamoStore } from '../../adapters/dynamo/dynamo-store.ts';
-import { EventBridgePublisher } from '../../adapters/events/eventbridge-publisher.ts';
 import { TtlCache } from '../../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../../config/env.ts';
 import type { EscalationDeps } from '../../domain/escalation.ts';
 import type { Tenant } from '../../domain/model.ts';
 import type { ConnectionPusher, EmailSender, SmsSender } from '../../domain/ports.ts';
 import { createReplyToken } from '../../domain/tokens.ts';
-import { reportingPublisher } from '../http/events.ts';
+import { createEventPublisher } from '../http/events.ts';
 
 /** What a function brings to the escalation code: only what it uses, so the rest stays out of its bundle. */
 export interface EscalationParts {
@@ -53,7 +52,10 @@ export const createEscalation = (parts: EscalationParts = {}) => {
   });
   const sms = parts.sms ?? { sendSms: () => missing('an SMS sender') };
   const email = parts.email ?? { sendEmail: () => missing('an email sender') };
-  const events = reportingPublisher(new EventBridgePublisher(config.eventBusName));
+  const events = createEventPublisher({
+    eventBusName: config.eventBusName,
+    eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+  });
   const clock = { now: () => Date.now() };
   const replyAddress = (tenantId: string, messageId: string) =>
     `reply+${createReplyToken(tokenSecret(), tenantId, messageId)}@${config.replyDomain}`;

@@ -1,0 +1,36 @@
+/**
+ * The environment the Lambda handlers read at import, pointed at the local edges: written once for `npm start` and
+ * the bench, so the two run the handlers exactly alike (the CDK sets the same names on AWS).
+ */
+export interface LocalHandlerEnvOptions {
+  dynamodbEndpoint: string;
+  edgesUrl: string;
+  tableName: string;
+  eventBusName: string;
+  tokenSecret: string;
+  logLevel: string;
+}
+
+const localAccount = '000000000000';
+
+export const localHandlerEnv = (options: LocalHandlerEnvOptions): Record<string, string> => ({
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
+  AWS_ENDPOINT_URL_SNS: options.edgesUrl,
+  AWS_ENDPOINT_URL_SES: options.edgesUrl,
+  AWS_ENDPOINT_URL_EVENTBRIDGE: options.edgesUrl,
+  AWS_ENDPOINT_URL_SQS: options.edgesUrl,
+  PARLEY_DEAD_LETTER_QUEUE_URL: `${options.edgesUrl}/${localAccount}/parley-inbound-sms-dlq`,
+  PARLEY_EVENTS_DLQ_URL: `${options.edgesUrl}/${localAccount}/parley-undelivered-events`,
+  PARLEY_TABLE_NAME: options.tableName,
+  PARLEY_EVENT_BUS_NAME: options.eventBusName,
+  PARLEY_SES_CONFIGURATION_SET: 'parley-local',
+  PARLEY_REPLY_DOMAIN: 'reply.parley.localhost',
+  PARLEY_TOKEN_SECRET: options.tokenSecret,
+  POWERTOOLS_LOG_LEVEL: options.logLevel,
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  POWERTOOLS_SERVICE_NAME: 'parley',
+});
