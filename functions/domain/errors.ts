@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'internal'
   | 'provider_unavailable';
 
-const statusByCode: Record<ErrorCode, number> = {
+/** Every error code with its HTTP status (DESIGN section 5): a new code does not compile until it is placed. */
+export const statusByCode: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,

@@ -1,30 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { generateApiKey } from '../../functions/domain/api-keys.ts';
 import { customerTagOf } from '../../functions/domain/chat-tokens.ts';
-import { cardAlert, type Harness, startHarness } from './harness.ts';
+import { addTenant, cardAlert, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let otherKey: string;
 
 beforeAll(async () => {
   h = await startHarness({ demoBackend: false });
-  const { store } = h.gateway;
-  await store.putTenant({
+  otherKey = await addTenant(h, {
     tenantId: 'calls-only',
     name: 'Calls Only Bank',
     smsNumber: '+12065550177',
     chatEnabled: false,
-    createdAt: new Date().toISOString(),
   });
-  const key = generateApiKey();
-  await store.putApiKey({
-    ...key,
-    tenantId: 'calls-only',
-    scopes: ['send', 'read', 'agent'],
-    createdAt: new Date().toISOString(),
-  });
-  otherKey = key.apiKey;
 });
 
 afterAll(async () => {

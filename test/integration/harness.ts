@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateApiKey } from '../../functions/domain/api-keys.ts';
+import type { Tenant } from '../../functions/domain/model.ts';
+import type { Scope } from '../../functions/domain/scopes.ts';
 import { type LocalGateway, type LocalGatewayOptions, startLocalGateway } from '../../local/gateway.ts';
 
 export interface Harness {
@@ -45,6 +48,19 @@ export const startHarness = async (options: Omit<LocalGatewayOptions, 'port' | '
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+};
+
+/** Another tenant beside the demo one, with a key of the given scopes (default send, read, agent); its key. */
+export const addTenant = async (
+  h: Harness,
+  tenant: Omit<Tenant, 'createdAt'>,
+  scopes: Scope[] = ['send', 'read', 'agent'],
+): Promise<string> => {
+  const createdAt = new Date().toISOString();
+  await h.gateway.store.putTenant({ ...tenant, createdAt });
+  const key = generateApiKey();
+  await h.gateway.store.putApiKey({ ...key, tenantId: tenant.tenantId, scopes, createdAt });
+  return key.apiKey;
 };
 
 export const cardAlert = (overrides: Record<string, unknown> = {}) => ({

@@ -3,28 +3,14 @@
  * `POST /_local/faults` on the emulated SNS, counted in its outbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../functions/domain/api-keys.ts';
-import { cardAlert, type Harness, startHarness } from './harness.ts';
+import { addTenant, cardAlert, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let otherTenantKey: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  await h.gateway.store.putTenant({
-    tenantId: 'other-bank',
-    name: 'Other',
-    smsNumber: '+12065550199',
-    createdAt: new Date().toISOString(),
-  });
-  const key = generateApiKey();
-  await h.gateway.store.putApiKey({
-    ...key,
-    tenantId: 'other-bank',
-    scopes: ['send', 'read', 'agent'],
-    createdAt: new Date().toISOString(),
-  });
-  otherTenantKey = key.apiKey;
+  otherTenantKey = await addTenant(h, { tenantId: 'other-bank', name: 'Other', smsNumber: '+12065550199' });
 });
 
 afterAll(async () => {

@@ -4,28 +4,14 @@ import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-sto
 import { keys } from '../../functions/adapters/dynamo/keys.ts';
 import { generateApiKey } from '../../functions/domain/api-keys.ts';
 import { localDynamoClient } from '../../local/dynamo-local.ts';
-import { cardAlert, type Harness, startHarness } from './harness.ts';
+import { addTenant, cardAlert, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let otherTenantKey: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  const { store } = h.gateway;
-  await store.putTenant({
-    tenantId: 'other-bank',
-    name: 'Other',
-    smsNumber: '+12065550199',
-    createdAt: new Date().toISOString(),
-  });
-  const key = generateApiKey();
-  await store.putApiKey({
-    ...key,
-    tenantId: 'other-bank',
-    scopes: ['send', 'read', 'agent'],
-    createdAt: new Date().toISOString(),
-  });
-  otherTenantKey = key.apiKey;
+  otherTenantKey = await addTenant(h, { tenantId: 'other-bank', name: 'Other', smsNumber: '+12065550199' });
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { phoneSchema, putCustomerRequestSchema, sendMessageRequestSchema } from '../../domain/contact-schemas.ts';
-import type { ErrorCode } from '../../domain/errors.ts';
+import { statusByCode } from '../../domain/errors.ts';
 import {
   callbackContextSchema,
   callbackIdSchema,
@@ -237,26 +237,6 @@ const callbackResponse = z
 
 // ---- Errors ----
 
-/** Every error code with its status (DESIGN section 5); a Record, so a new code does not compile until placed. */
-const errorStatus: Record<ErrorCode, number> = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  idempotency_conflict: 409,
-  payload_too_large: 413,
-  recipient_opted_out: 422,
-  recipient_suppressed: 422,
-  no_reachable_channel: 422,
-  unknown_template: 422,
-  message_too_long: 422,
-  provider_rejected: 422,
-  not_cancellable: 422,
-  rate_limited: 429,
-  internal: 500,
-  provider_unavailable: 503,
-};
-
 const errorDescriptions: Record<number, string> = {
   400: 'The request is not valid (schema, E.164, unknown field); `details` names each problem.',
   401: 'No valid API key.',
@@ -304,11 +284,11 @@ const errorEnvelope = {
 
 const errorResponseName = (status: number) => `Error${status}`;
 
-const errorStatuses = [...new Set(Object.values(errorStatus))].sort((a, b) => a - b);
+const errorStatuses = [...new Set(Object.values(statusByCode))].sort((a, b) => a - b);
 
 /** The error envelope of one status, its `code` narrowed to the codes of that status. */
 const errorResponse = (status: number, headers: Record<string, unknown> = {}) => {
-  const codes = Object.entries(errorStatus)
+  const codes = Object.entries(statusByCode)
     .filter(([, s]) => s === status)
     .map(([code]) => code);
   const parleyError = {
