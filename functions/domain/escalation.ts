@@ -452,31 +452,9 @@ const historySize = 50;
 // Chat connections
 
 /** What pushing to a chat needs; ending a stale connection touches the chat store and the attention list. */
-export type ChatPushDeps = Pick<EscalationDeps, 'pusher' | 'events' | 'clock'> &
-  (
-    | Pick<EscalationDeps, 'chats' | 'attention'>
-    | {
-        /** @deprecated Pass `chats` and `attention`. */
-        store: Pick<ChatStore, 'setCustomerChat' | 'setChatSessionState' | 'deleteConnection'> &
-          Pick<EscalationStore, 'setAttentionReason'>;
-      }
-  );
-
-const chatPorts = (
-  deps: ChatPushDeps,
-): {
+export type ChatPushDeps = Pick<EscalationDeps, 'pusher' | 'events' | 'clock'> & {
   chats: Pick<ChatStore, 'setCustomerChat' | 'setChatSessionState' | 'deleteConnection'>;
   attention: Pick<AttentionStore, 'clear'>;
-} => {
-  if ('chats' in deps) return deps;
-  const { store } = deps;
-  return {
-    chats: store,
-    attention: {
-      clear: (tenantId, customerId, _reason, { at }) =>
-        store.setAttentionReason(tenantId, customerId, 'chatSessionId', null, at),
-    },
-  };
 };
 
 /** Pushes a new conversation message to the customer's connected chat; a stale connection falls back to SMS. */
@@ -494,7 +472,7 @@ export const endChatConnection = async (
   customerId: string,
   chat: Pick<CustomerChat, 'sessionId' | 'connectionId'>,
 ) => {
-  const { chats, attention } = chatPorts(deps);
+  const { chats, attention } = deps;
   const at = iso(deps.clock.now());
   await chats.setCustomerChat(tenantId, customerId, null, chat.connectionId);
   await chats.setChatSessionState(tenantId, chat.sessionId, { connectionId: null }).catch(() => undefined);

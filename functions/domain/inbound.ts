@@ -19,7 +19,14 @@ import type {
   Tenant,
 } from './model.ts';
 import { deliver, type OutboundDeps } from './outbound.ts';
-import type { CustomerInboundUpdate, InboundCustomerStore, MessageStore, ParleyEvent } from './ports.ts';
+import type {
+  AttentionReason,
+  AttentionStore,
+  CustomerInboundUpdate,
+  InboundCustomerStore,
+  MessageStore,
+  ParleyEvent,
+} from './ports.ts';
 import { hintFor, matchPrompt, type PromptMatch, whichQuestion } from './prompt-matcher.ts';
 import { renderTemplate } from './templates.ts';
 import { cutText } from './text.ts';
@@ -42,18 +49,10 @@ export interface InboundMessage {
   receivedAt: string;
 }
 
-export interface AttentionStore {
-  markNeedsAttention(
-    tenantId: string,
-    customerId: string,
-    entry: { reason: string; at: string; summary: string },
-  ): Promise<void>;
-}
-
 export interface InboundDeps extends OutboundDeps {
   customers: InboundCustomerStore;
   messages: MessageStore;
-  attention: AttentionStore;
+  attention: Pick<AttentionStore, 'raise'>;
   getTemplate(tenantId: string, name: string): Promise<Template | undefined>;
   /** How long an expired prompt is kept, to tell a late reply it has expired. */
   expiredPromptKeepMs: number;
@@ -104,7 +103,7 @@ interface Decision {
   update: Omit<CustomerInboundUpdate, 'at' | 'channel' | 'create'>;
   replies: Reply[];
   events: ParleyEvent[];
-  attention?: string;
+  attention?: AttentionReason;
 }
 
 /**
@@ -181,10 +180,10 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
   }
   const replies = await sendReplies(deps, inbound, claim.customerId, messageId, decision.replies);
   if ('attention' in decision && decision.attention) {
-    await deps.attention.markNeedsAttention(tenant.tenantId, claim.customerId, {
-      reason: decision.attention,
+    // Summaries, not bodies, on the attention list (DESIGN section 8: 160 characters).
+    await deps.attention.raise(tenant.tenantId, claim.customerId, decision.attention, {
       at: inbound.receivedAt,
-      summary: cutText(inbound.body, 140),
+      summary: cutText(inbound.body, 160),
     });
   }
   await deps.events.publish(decision.events);

@@ -310,22 +310,8 @@ export interface ConnectionPusher {
   push(connectionId: string, frame: unknown): Promise<'ok' | 'gone'>;
 }
 
-/** The legacy names of attention reasons, used by callers not yet moved onto `AttentionStore`. */
-export type LegacyAttentionReason = 'freeTextAt' | 'callbackId' | 'chatSessionId';
-
 /** What the conversation code reads and writes besides the stores above: the customer, the timeline, messages. */
 export interface EscalationStore
   extends Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'> {
   getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
-  /**
-   * Sets (a value) or clears (null) one attention reason.
-   * @deprecated Use `AttentionStore.raise` / `AttentionStore.clear`; kept for the agent reply until it moves.
-   */
-  setAttentionReason(
-    tenantId: string,
-    customerId: string,
-    reason: LegacyAttentionReason,
-    value: string | null,
-    at: string,
-  ): Promise<void>;
 }

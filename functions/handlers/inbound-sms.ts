@@ -3,8 +3,8 @@ import middy from '@middy/core';
 import type { Context, SNSEvent, SNSEventRecord } from 'aws-lambda';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
+import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
-import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { parseInboundSms, UnprocessableInboundError } from '../adapters/sms/sns-inbound.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
@@ -16,7 +16,7 @@ import { describeBody, maskPhone } from '../domain/masking.ts';
 import type { Template, Tenant } from '../domain/model.ts';
 import { answerKeepMs, expiredPromptKeepMs } from '../domain/prompt-policy.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
-import { reportingPublisher } from './http/events.ts';
+import { createEventPublisher } from './http/events.ts';
 import { publishMetrics } from './http/http-handler.ts';
 import { logger, metrics } from './http/observability.ts';
 
@@ -42,14 +42,17 @@ const escalation = createEscalation({
 const deps: InboundDeps = {
   customers: store,
   messages: store,
-  attention: store,
+  attention: new DynamoAttentionStore(config.tableName),
   // Replies go out on the channel a message came in on; this function is given only what its channels need.
   senders: { sms, email: { sendEmail: () => Promise.reject(new Error('inbound-sms sends no email')) } },
   replyAddress: () => {
     throw new Error('inbound-sms sends no email');
   },
   maxSmsSegments: config.maxSmsSegments,
-  events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
+  events: createEventPublisher({
+    eventBusName: config.eventBusName,
+    eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+  }),
   clock: { now: () => Date.now() },
   getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
   expiredPromptKeepMs,

@@ -1,7 +1,8 @@
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
+import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
+import { DynamoChatStore } from '../adapters/dynamo/chat-store.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
-import { EventBridgePublisher } from '../adapters/events/eventbridge-publisher.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
@@ -14,7 +15,7 @@ import type { Template, Tenant } from '../domain/model.ts';
 import { idempotencyKeySchema, parseWith } from '../domain/schemas.ts';
 import { type SendDeps, sendMessage } from '../domain/send-message.ts';
 import { createReplyToken } from '../domain/tokens.ts';
-import { reportingPublisher } from './http/events.ts';
+import { createEventPublisher } from './http/events.ts';
 import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 import { logger, metrics } from './http/observability.ts';
 
@@ -33,15 +34,20 @@ const store = new DynamoStore(config.tableName);
 const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
 
-// One pusher per container: a push must not build an SDK client.
+// One pusher per container: a push must not build an SDK client. A stale connection is ended on the chat store.
 const pusher = wsCallbackUrl ? new ApiGatewayPusher(() => wsCallbackUrl) : undefined;
+const chats = new DynamoChatStore(config.tableName);
+const attention = new DynamoAttentionStore(config.tableName);
 
 const deps: SendDeps = {
   getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
   customers: store,
   messages: store,
   senders: { sms: new SnsSmsSender(), email: new SesEmailSender(config.sesConfigurationSet) },
-  events: reportingPublisher(new EventBridgePublisher(config.eventBusName)),
+  events: createEventPublisher({
+    eventBusName: config.eventBusName,
+    eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+  }),
   clock: { now: () => Date.now() },
   replyAddress: (tenantId, messageId) =>
     `reply+${createReplyToken(tokenSecret, tenantId, messageId)}@${config.replyDomain}`,
@@ -52,8 +58,8 @@ const deps: SendDeps = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ...(pusher && {
     pushToChat: (customer, message) =>
-      pushToChat({ pusher, store, events: deps.events, clock: deps.clock }, customer, message).catch((error: unknown) =>
-        logger.warn('chat push failed', { error: error as Error }),
+      pushToChat({ pusher, chats, attention, events: deps.events, clock: deps.clock }, customer, message).catch(
+        (error: unknown) => logger.warn('chat push failed', { error: error as Error }),
       ),
   }),
 };

@@ -1,6 +1,6 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAttentionStore, legacyAttention } from '../../functions/adapters/dynamo/attention-store.ts';
+import { DynamoAttentionStore } from '../../functions/adapters/dynamo/attention-store.ts';
 import { closedCallbackKeepMs, DynamoCallbackStore } from '../../functions/adapters/dynamo/callback-store.ts';
 import { DynamoChatStore } from '../../functions/adapters/dynamo/chat-store.ts';
 import { createDocumentClient, DynamoStore, InvalidCursorError } from '../../functions/adapters/dynamo/dynamo-store.ts';
@@ -225,20 +225,6 @@ describe.each([
       await expect(
         stores.attention.list('other-bank', { limit: 2, cursor: first.nextCursor as string }),
       ).rejects.toThrow(InvalidCursorError);
-    });
-
-    it('maps the legacy calls onto the reasons', async () => {
-      const stores = await make();
-      const legacy = legacyAttention(stores.attention);
-      await legacy.markNeedsAttention(tenantId, 'a', { reason: 'free_text', at: t(1), summary: 'x'.repeat(300) });
-      await legacy.setAttentionReason(tenantId, 'a', 'callbackId', 'cb_1', t(2));
-      await legacy.setAttentionReason(tenantId, 'a', 'freeTextAt', null, t(3));
-
-      const entry = await stores.attention.get(tenantId, 'a');
-
-      expect(entry?.reasons).toEqual({ callback: { at: t(2), ref: 'cb_1' } });
-      await legacy.markNeedsAttention(tenantId, 'b', { reason: 'free_text', at: t(1), summary: 'y'.repeat(300) });
-      expect((await stores.attention.get(tenantId, 'b'))?.reasons.free_text?.summary).toHaveLength(160);
     });
   });
 

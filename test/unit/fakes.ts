@@ -8,7 +8,7 @@ import {
   ProviderRejectedError,
   ProviderUnavailableError,
 } from '../../functions/domain/errors.ts';
-import type { AttentionStore, InboundDeps } from '../../functions/domain/inbound.ts';
+import type { InboundDeps } from '../../functions/domain/inbound.ts';
 import type {
   Channel,
   ConsentRecord,
@@ -20,6 +20,9 @@ import type {
 } from '../../functions/domain/model.ts';
 import type {
   AddressRecord,
+  AttentionMark,
+  AttentionReason,
+  AttentionStore,
   ClaimResult,
   Clock,
   CustomerChanges,
@@ -525,27 +528,19 @@ export interface AttentionEntry {
   lastMessageAt: string;
 }
 
-export class InMemoryAttentionStore implements AttentionStore {
-  /** `${tenantId}/${customerId}` → the conversation's attention item. */
+/** Records every reason the inbound pipeline raises, and keeps the latest per conversation. */
+export class InMemoryAttentionStore implements Pick<AttentionStore, 'raise'> {
+  /** `${tenantId}/${customerId}` → the conversation's latest mark. */
   readonly entries = new Map<string, AttentionEntry>();
   /** Every mark, in order. */
   readonly marks: { tenantId: string; customerId: string; reason: string; at: string; summary: string }[] = [];
 
-  async markNeedsAttention(
-    tenantId: string,
-    customerId: string,
-    entry: { reason: string; at: string; summary: string },
-  ): Promise<void> {
-    this.marks.push({ tenantId, customerId, ...entry });
+  async raise(tenantId: string, customerId: string, reason: AttentionReason, mark: AttentionMark): Promise<void> {
+    const summary = mark.summary ?? '';
+    this.marks.push({ tenantId, customerId, reason, at: mark.at, summary });
     const key = `${tenantId}/${customerId}`;
-    const since = this.entries.get(key)?.since ?? entry.at;
-    this.entries.set(key, {
-      customerId,
-      reason: entry.reason,
-      summary: entry.summary,
-      since,
-      lastMessageAt: entry.at,
-    });
+    const since = this.entries.get(key)?.since ?? mark.at;
+    this.entries.set(key, { customerId, reason, summary, since, lastMessageAt: mark.at });
   }
 }
 
@@ -625,7 +620,6 @@ export const inboundDeps = (): FakeInboundDeps => {
 // attention-store.ts, callback-store.ts and chat-store.ts; test/integration/store-contract-escalation.test.ts runs the
 // same cases against both.
 
-import { legacyAttention } from '../../functions/adapters/dynamo/attention-store.ts';
 import { InvalidCursorError } from '../../functions/adapters/dynamo/dynamo-store.ts';
 
 type AttentionPort = import('../../functions/domain/ports.ts').AttentionStore;
@@ -988,7 +982,6 @@ export const escalationDeps = (): FakeEscalationDeps => {
   const tenants = new Map<string, Tenant>([[tenantId, makeTenant()]]);
   const replyAddress = (tenant: string, messageId: string) =>
     `reply+${tenant}.${messageId.toLowerCase()}@reply.parley.test`;
-  const legacy = legacyAttention(attention);
   return {
     customers,
     messages,
@@ -998,7 +991,6 @@ export const escalationDeps = (): FakeEscalationDeps => {
       claimMessage: (claim) => messages.claimMessage(claim),
       releaseClaim: (claim) => messages.releaseClaim(claim),
       putMessage: (message) => messages.putMessage(message),
-      setAttentionReason: legacy.setAttentionReason,
     },
     attention,
     callbacks: new InMemoryCallbackStore(clock),

@@ -889,7 +889,7 @@ describe('inbound SMS', () => {
         },
       ]);
       expect(deps.attention.marks).toEqual([
-        { tenantId, customerId, reason: 'free_text', at: inbound.receivedAt, summary: `${body.slice(0, 137)}...` },
+        { tenantId, customerId, reason: 'free_text', at: inbound.receivedAt, summary: `${body.slice(0, 157)}...` },
       ]);
       expect(deps.sms.attempts).toEqual([]);
       expect(inboundMessages()).toEqual([expect.objectContaining({ body, effect: { type: 'free_text' } })]);

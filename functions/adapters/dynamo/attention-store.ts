@@ -15,11 +15,9 @@ import type {
   AttentionMark,
   AttentionReason,
   AttentionStore,
-  LegacyAttentionReason,
   Page,
   PageRequest,
 } from '../../domain/ports.ts';
-import { cutText } from '../../domain/text.ts';
 import {
   createDocumentClient,
   decodeKeyCursor,
@@ -174,36 +172,3 @@ export class DynamoAttentionStore implements AttentionStore {
     return result.LastEvaluatedKey ? { items, nextCursor: encodeCursor(result.LastEvaluatedKey) } : { items };
   }
 }
-
-/**
- * The two attention calls of the callers not yet moved onto `AttentionStore` (the inbound pipeline and the agent
- * reply), mapped onto it: `freeTextAt`, `callbackId` and `chatSessionId` are the reasons `free_text`, `callback`
- * and `chat`.
- */
-export const legacyAttention = (attention: AttentionStore) => {
-  const reasonOf: Record<LegacyAttentionReason, AttentionReason> = {
-    freeTextAt: 'free_text',
-    callbackId: 'callback',
-    chatSessionId: 'chat',
-  };
-  return {
-    /** @deprecated Use `AttentionStore.raise(tenantId, customerId, 'free_text', …)`. */
-    markNeedsAttention: (
-      tenantId: string,
-      customerId: string,
-      entry: { reason: string; at: string; summary: string },
-    ) => attention.raise(tenantId, customerId, 'free_text', { at: entry.at, summary: cutText(entry.summary, 160) }),
-    /** @deprecated Use `AttentionStore.raise` / `AttentionStore.clear`. */
-    setAttentionReason: (
-      tenantId: string,
-      customerId: string,
-      reason: LegacyAttentionReason,
-      value: string | null,
-      at: string,
-    ) => {
-      const kind = reasonOf[reason];
-      if (value === null) return attention.clear(tenantId, customerId, kind, { at });
-      return attention.raise(tenantId, customerId, kind, { at, ...(kind !== 'free_text' && { ref: value }) });
-    },
-  };
-};

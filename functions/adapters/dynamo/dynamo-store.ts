@@ -9,7 +9,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttentionStore } from '../../domain/inbound.ts';
 import type {
   ApiKeyRecord,
   Channel,
@@ -22,19 +21,15 @@ import type {
 } from '../../domain/model.ts';
 import type {
   AddressRecord,
-  ChatStore,
   ClaimResult,
   CustomerChanges,
   CustomerInboundUpdate,
   InboundCustomerStore,
-  LegacyAttentionReason,
   MessageStore,
   TemplateStore,
   TenantStore,
   TimelinePage,
 } from '../../domain/ports.ts';
-import { DynamoAttentionStore, legacyAttention } from './attention-store.ts';
-import { DynamoChatStore } from './chat-store.ts';
 import {
   consentAttribute,
   customerUpsert,
@@ -112,7 +107,7 @@ export class InvalidCursorError extends Error {
  * The single-table DynamoDB adapter behind every store port. No transactions and no streams (DESIGN section 8):
  * conditional writes and versioned updates instead.
  */
-export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerStore, MessageStore, AttentionStore {
+export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerStore, MessageStore {
   constructor(
     private readonly tableName: string,
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
@@ -520,52 +515,6 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
   }
 
   // Attention, callbacks and chat live in their own stores (attention-store.ts, callback-store.ts, chat-store.ts).
-  // These delegations keep the callers not yet moved onto those ports compiling.
-
-  private delegates?: { attention: ReturnType<typeof legacyAttention>; chats: DynamoChatStore };
-
-  private delegated() {
-    this.delegates ??= {
-      attention: legacyAttention(new DynamoAttentionStore(this.tableName, this.db)),
-      chats: new DynamoChatStore(this.tableName, this.db),
-    };
-    return this.delegates;
-  }
-
-  /** @deprecated Use `AttentionStore.raise(tenantId, customerId, 'free_text', …)` (DynamoAttentionStore). */
-  async markNeedsAttention(
-    tenantId: string,
-    customerId: string,
-    entry: { reason: string; at: string; summary: string },
-  ): Promise<void> {
-    await this.delegated().attention.markNeedsAttention(tenantId, customerId, entry);
-  }
-
-  /** @deprecated Use `AttentionStore.raise` / `AttentionStore.clear` (DynamoAttentionStore). */
-  async setAttentionReason(
-    tenantId: string,
-    customerId: string,
-    reason: LegacyAttentionReason,
-    value: string | null,
-    at: string,
-  ): Promise<void> {
-    await this.delegated().attention.setAttentionReason(tenantId, customerId, reason, value, at);
-  }
-
-  /** @deprecated Use `ChatStore` (DynamoChatStore). */
-  async setCustomerChat(...args: Parameters<ChatStore['setCustomerChat']>): Promise<void> {
-    await this.delegated().chats.setCustomerChat(...args);
-  }
-
-  /** @deprecated Use `ChatStore` (DynamoChatStore). */
-  async setChatSessionState(...args: Parameters<ChatStore['setChatSessionState']>): Promise<void> {
-    await this.delegated().chats.setChatSessionState(...args);
-  }
-
-  /** @deprecated Use `ChatStore` (DynamoChatStore). */
-  async deleteConnection(connectionId: string): Promise<void> {
-    await this.delegated().chats.deleteConnection(connectionId);
-  }
 
   // Messages
 
