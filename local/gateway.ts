@@ -7,6 +7,8 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
 import { loadPage } from '../functions/adapters/pages/page-loader.ts';
+import { ParleyError } from '../functions/domain/errors.ts';
+import { InboundInProgressError } from '../functions/domain/inbound.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
@@ -327,9 +329,36 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       // not JSON: nothing to show in the console's thread
     }
     const deadLettersBefore = edges.deadLetters.list().length;
-    await inboundSms(snsEventFor(message, at), lambdaContext('inbound-sms'));
+    try {
+      await inboundSms(snsEventFor(message, at), lambdaContext('inbound-sms'));
+    } catch (error) {
+      return inboundFailed(res, error, inboundMessageId);
+    }
     const deadLettered = edges.deadLetters.list().length > deadLettersBefore;
     sendJson(res, 202, { inboundMessageId, ...(deadLettered && { deadLettered: true }) });
+  };
+
+  /**
+   * The handler threw: on AWS, Lambda would run the same event again (twice), then dead-letter it. Locally the
+   * caller is told so, and rehearses the redelivery by posting the same inboundMessageId again.
+   */
+  const inboundFailed = (res: ServerResponse, error: unknown, inboundMessageId: unknown) => {
+    const inProgress = error instanceof InboundInProgressError;
+    const reason = error instanceof ParleyError && error.expose ? error.message : (error as Error).name;
+    sendJson(
+      res,
+      inProgress ? 429 : 503,
+      {
+        error: {
+          code: inProgress ? 'rate_limited' : error instanceof ParleyError && error.expose ? error.code : 'internal',
+          message: inProgress
+            ? 'Another delivery of this inbound message holds its lease: send it again once the lease is over'
+            : `The inbound-sms handler failed (${reason}); on AWS, Lambda delivers the event again. Send it again with the same inboundMessageId to rehearse that.`,
+        },
+        inboundMessageId,
+      },
+      { 'retry-after': inProgress ? '30' : '1' },
+    );
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {

@@ -138,4 +138,24 @@ describe('exactly once at the provider', () => {
     expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
     expect(smsTo(phone)).toHaveLength(1);
   });
+
+  it('a reply the provider keeps refusing fails the inbound message visibly, for a redelivery to send it', async () => {
+    // Prepare: every try of the HELP reply is throttled
+    const phone = '+12025550168';
+    await fault({ address: phone, fault: 'throttle', times: 3 });
+    const inbound = () =>
+      h.api('/_local/sms/inbound', { body: { from: phone, body: 'HELP', inboundMessageId: 'help-thr-1' }, key: null });
+
+    // Act
+    const failed = await inbound();
+    const again = await inbound();
+
+    // Assess: nothing was sent; the handler failed as Lambda would see it, and the redelivery waits for the lease
+    expect(failed.status).toBe(503);
+    expect(failed.body.error.code).toBe('provider_unavailable');
+    expect(failed.body.error.message).toContain('same inboundMessageId');
+    expect(again.status).toBe(429);
+    expect(again.headers.get('retry-after')).toBe('30');
+    expect(smsTo(phone)).toHaveLength(0);
+  });
 });
