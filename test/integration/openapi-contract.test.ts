@@ -419,6 +419,26 @@ describe('agents: replies, chat sessions, conversations, callbacks', () => {
     expect((await call('GET /v1/conversations', { query: { needs: 'everything' } })).status).toBe(400);
   });
 
+  it('pages both lists with a cursor that the document describes', async () => {
+    for (const [customerId, phone] of [
+      ['cust-contract-page-1', '+12025550178'],
+      ['cust-contract-page-2', '+12025550179'],
+    ]) {
+      await call('PUT /v1/customers/{customerId}', { params: { customerId }, body: { phone } });
+      await inbound(phone as string, 'CALL');
+    }
+
+    const conversations = await call('GET /v1/conversations', { query: { needs: 'attention', limit: '1' } });
+    const callbacks = await call('GET /v1/callbacks', { query: { status: 'requested', limit: '1' } });
+
+    expect(conversations.body.nextCursor).toEqual(expect.any(String));
+    expect(callbacks.body.nextCursor).toEqual(expect.any(String));
+    const next = await call('GET /v1/callbacks', {
+      query: { status: 'requested', limit: '1', cursor: callbacks.body.nextCursor },
+    });
+    expect(next.body.callbacks[0]?.callbackId).not.toBe(callbacks.body.callbacks[0]?.callbackId);
+  });
+
   it('200 for callbacks and for closing one; 400 when closed already or badly asked; 404 for an unknown one', async () => {
     const { callbacks } = (await call('GET /v1/callbacks', { query: { status: 'requested' } })).body;
     const callback = callbacks.find((c: { customerId: string }) => c.customerId === 'cust-contract-talk');

@@ -217,6 +217,8 @@ const conversationsResponse = z
         callbackId: z.optional(callbackIdSchema),
       }),
     ),
+    /** Present when there is a next page: pass it back as `cursor`. */
+    nextCursor: z.optional(z.string()),
   })
   .register(z.globalRegistry, { id: 'ConversationList' });
 
@@ -430,7 +432,13 @@ const operations: Record<string, Operation> = {
   'GET /v1/callbacks': {
     summary: 'The callback queue, newest first, by status',
     query: callbackQuerySchema,
-    success: [json(200, 'The callbacks', z.strictObject({ callbacks: z.array(callbackResponse) }))],
+    success: [
+      json(
+        200,
+        'The callbacks',
+        z.strictObject({ callbacks: z.array(callbackResponse), nextCursor: z.optional(z.string()) }),
+      ),
+    ],
     errors: [400],
   },
   'PATCH /v1/callbacks/{callbackId}': {
