@@ -423,9 +423,9 @@ describe('agents: replies, chat sessions, conversations, callbacks', () => {
     for (const [customerId, phone] of [
       ['cust-contract-page-1', '+12025550178'],
       ['cust-contract-page-2', '+12025550179'],
-    ]) {
+    ] as const) {
       await call('PUT /v1/customers/{customerId}', { params: { customerId }, body: { phone } });
-      await inbound(phone as string, 'CALL');
+      await inbound(phone, 'CALL');
     }
 
     const conversations = await call('GET /v1/conversations', { query: { needs: 'attention', limit: '1' } });
