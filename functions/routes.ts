@@ -15,7 +15,8 @@ export type HttpHandlerName =
   | 'conversations'
   | 'callbacks'
   | 'pages'
-  | 'openapi';
+  | 'openapi'
+  | 'unsubscribe';
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -44,6 +45,10 @@ export const httpRoutes: readonly HttpRoute[] = [
   // The chat page and the agent console: static pages, no data without a token or a key.
   { method: 'GET', path: '/chat', handler: 'pages', scope: null },
   { method: 'GET', path: '/agent', handler: 'pages', scope: null },
+  // One-click unsubscribe (RFC 8058), linked from every email: the signed token in the path is the authority. GET
+  // only shows a page whose button POSTs; a GET never unsubscribes (mail scanners follow links).
+  { method: 'GET', path: '/v1/unsubscribe/{token}', handler: 'unsubscribe', scope: null },
+  { method: 'POST', path: '/v1/unsubscribe/{token}', handler: 'unsubscribe', scope: null },
 ];
 
 /** The WebSocket API's routes (chat), one Lambda each. */

@@ -2,7 +2,11 @@
  * How every function is bundled, written once: `ParleyFunction` hands these to `NodejsFunction` and `npm run bench`
  * to esbuild's API, so the bench measures what ships (test/cdk/bundling.test.ts compares the two byte for byte).
  */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
+import { type LazyPackageName, lazyPackageExports, lazyPackageNames } from '../functions/lazy-packages.ts';
 
 /**
  * The AWS SDK is bundled and tree-shaken, except modules it reaches only by a dynamic `import()` on a path a Parley
@@ -38,11 +42,25 @@ export const clientsWithoutEventStreams = [
   '@aws-sdk/client-apigatewaymanagementapi',
   '@aws-sdk/client-dynamodb',
   '@aws-sdk/client-eventbridge',
+  // Has one (SelectObjectContent), so the one function that uses it keeps the event-stream code: `externalsFor`.
+  '@aws-sdk/client-s3',
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-ses',
   '@aws-sdk/client-sns',
   '@aws-sdk/client-sqs',
 ];
+
+/**
+ * Functions whose SDK clients load the event-stream code at import (the S3 client does, for SelectObjectContent,
+ * though `inbound-email` only calls GetObject): their bundles keep it.
+ */
+const loadsEventStreams = new Set(['inbound-email']);
+
+/** The modules left out of one function's bundle. */
+export const externalsFor = (handlerName: string): string[] =>
+  loadsEventStreams.has(handlerName)
+    ? neverLoadedOnLambda.filter((name) => name !== '@smithy/core/event-streams')
+    : neverLoadedOnLambda;
 
 /** ESM output still meets CommonJS dependencies that call require(). */
 export const esmRequireBanner =
@@ -64,3 +82,47 @@ export const functionBundling = {
   banner: { js: esmRequireBanner },
   charset: 'utf8',
 } satisfies BuildOptions;
+
+/**
+ * How each package of `lazyPackageExports` (functions/lazy-packages.ts: libraries a function loads on first use, not
+ * at init) is built beside every function's bundle: one CommonJS file, at {@link lazyPackageFile}, holding the
+ * exports the functions use (tree-shaken from the package's ES modules; tests and `npm start` load its CommonJS build
+ * of the same release). No bundle holds these libraries, so init neither reads nor compiles them.
+ */
+export const lazyPackageBundling = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: functionBundling.target,
+  minify: true,
+  sourcemap: false,
+  mainFields: functionBundling.mainFields,
+  external: neverLoadedOnLambda,
+  charset: 'utf8',
+} satisfies BuildOptions;
+
+export { lazyPackageNames };
+
+/** Where a lazily loaded package goes, relative to the bundle's folder: where `require(name)` looks first. */
+export const lazyPackageFile = (name: LazyPackageName): string => join('node_modules', name, 'index.js');
+
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+const requireFromRoot = createRequire(join(packageRoot, 'package.json'));
+
+/** The builds that put every lazily loaded package beside a bundle in `outputDir`. Plain data: the CDK passes it on. */
+export const lazyPackageBuilds = (outputDir: string): (BuildOptions & { outfile: string })[] =>
+  lazyPackageNames.map((name) => ({
+    ...lazyPackageBundling,
+    stdin: {
+      contents: `export { ${lazyPackageExports[name].join(', ')} } from '${name}';`,
+      resolveDir: packageRoot,
+      sourcefile: `${name}.js`,
+      loader: 'js',
+    },
+    outfile: join(outputDir, lazyPackageFile(name)),
+    logLevel: 'warning',
+  }));
+
+/** esbuild's JavaScript API, as installed beside this package (the CDK's local bundling runs the same install). */
+export const esbuildModulePath = (): string => requireFromRoot.resolve('esbuild');

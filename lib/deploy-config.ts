@@ -32,6 +32,17 @@ export const deployConfigSchema = z.strictObject({
   setApiGatewayLoggingRole: z.boolean().optional(),
   /** `ParleyGatewayProps.messagesFailedAlarmThreshold`: failed sends in 5 minutes that raise the alarm. */
   messagesFailedAlarmThreshold: z.int().min(1).optional(),
+  /**
+   * Inbound email (`ParleyGatewayProps.createReceiptRuleSet` and the next two). By default the stack creates a
+   * receipt rule set for the reply domain and leaves it inactive: SES has one active set per account and region.
+   */
+  createReceiptRuleSet: z.boolean().optional(),
+  activateReceiptRuleSet: z.boolean().optional(),
+  /** Add the reply domain's rule to this rule set instead (then leave the two above out). */
+  existingReceiptRuleSetName: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'an SES rule set name: letters, digits, . _ -')
+    .optional(),
 });
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>;
@@ -41,7 +52,24 @@ export const parseDeployConfig = (raw: unknown): DeployConfig => {
   const value = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {});
   const parsed = deployConfigSchema.safeParse(value);
   if (!parsed.success) throw new Error(`Invalid context "parley":\n${z.prettifyError(parsed.error)}`);
+  const conflict = receiptRuleSetConflict(parsed.data);
+  if (conflict) throw new Error(`Invalid context "parley":\n${conflict}`);
   return parsed.data;
+};
+
+/** The receipt rule set fields that cannot go together, named as the field to change. */
+const receiptRuleSetConflict = (config: DeployConfig): string | undefined => {
+  const existing = config.existingReceiptRuleSetName !== undefined;
+  if (existing && config.createReceiptRuleSet) {
+    return 'createReceiptRuleSet: leave it out with existingReceiptRuleSetName, whose set the rule goes into';
+  }
+  if (existing && config.activateReceiptRuleSet) {
+    return 'activateReceiptRuleSet: applies only to a rule set the stack creates, not existingReceiptRuleSetName';
+  }
+  if (!existing && config.createReceiptRuleSet === false) {
+    return 'createReceiptRuleSet: false needs existingReceiptRuleSetName, as inbound email needs a rule set';
+  }
+  return undefined;
 };
 
 /** The stack's props for a config, minus `env`, which the app takes from the CLI. */
@@ -61,5 +89,8 @@ export const stackPropsFor = (config: DeployConfig): ParleyStackProps => ({
       config.chatSessionTtlMinutes === undefined ? undefined : Duration.minutes(config.chatSessionTtlMinutes),
     setApiGatewayLoggingRole: config.setApiGatewayLoggingRole,
     messagesFailedAlarmThreshold: config.messagesFailedAlarmThreshold,
+    createReceiptRuleSet: config.createReceiptRuleSet,
+    activateReceiptRuleSet: config.activateReceiptRuleSet,
+    existingReceiptRuleSetName: config.existingReceiptRuleSetName,
   },
 });

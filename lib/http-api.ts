@@ -54,6 +54,9 @@ const publicRouteReasons: Partial<Record<HttpHandlerName, string>> = {
   pages:
     'static page with a strict CSP; it holds no data until given a chat token or an agent key, and every call it ' +
     'then makes is checked (the WebSocket $connect token check, the authorizer on the API).',
+  unsubscribe:
+    'one-click unsubscribe linked from every email (RFC 8058): mail clients post it without credentials, so the ' +
+    'signed token in the path is the authority; it opts one address out of email and returns no data.',
 };
 
 /** The HTTP API v1 (design section 5): one route per route-table entry, API keys checked by a Lambda authorizer. */

@@ -55,6 +55,8 @@ export interface ParleyDashboardSources {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** Dead-letter queues, by the name their graph lines carry. */
   readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
+  /** The topic SES notifies of stored inbound mail: its row shows mail received and notifications not delivered. */
+  readonly inboundEmailTopic?: sns.ITopic;
 }
 
 const fiveMinutes = Duration.minutes(5);
@@ -217,6 +219,15 @@ export class ParleyMonitoring extends Construct {
         [{ value: 1, label: 'alarm' }],
       ),
     );
+    const emailTopic = sources.inboundEmailTopic;
+    if (emailTopic) {
+      this.dashboard.addWidgets(
+        widget('Inbound email (SES notifications)', [
+          emailTopic.metricNumberOfMessagesPublished({ ...sum, label: 'received' }),
+          emailTopic.metricNumberOfNotificationsFailed({ ...sum, label: 'not delivered' }),
+        ]),
+      );
+    }
   }
 
   /** Any invocation error (an unhandled exception, a timeout, an init failure) of the function. */

@@ -7,7 +7,7 @@ import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { functionBundling } from './bundling.ts';
+import { esbuildModulePath, externalsFor, functionBundling, lazyPackageBuilds } from './bundling.ts';
 
 /** The package root: esbuild's project root and the home of `package-lock.json`. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -49,12 +49,28 @@ export interface ParleyFunctionProps {
   readonly extraFiles?: readonly string[];
 }
 
-/** Local bundling runs these with the shell, in the project root: `inputDir` is the package root. */
-const copyAfterBundling = (files: readonly string[]): ICommandHooks => ({
+/**
+ * Local bundling runs these with the shell, in the project root: `inputDir` is the package root. After esbuild has
+ * written the bundle: the extra files, then the packages the function loads on first use (`lazyPackageBuilds`), each
+ * built with esbuild's API from the options the bench builds them with.
+ */
+const afterBundlingHooks = (files: readonly string[]): ICommandHooks => ({
   beforeBundling: () => [],
   beforeInstall: () => [],
-  afterBundling: (inputDir, outputDir) =>
-    files.map((file) => `cp ${shellQuote(join(inputDir, file))} ${shellQuote(`${outputDir}/`)}`),
+  afterBundling: (inputDir, outputDir) => [
+    ...files.map((file) => `cp ${shellQuote(join(inputDir, file))} ${shellQuote(`${outputDir}/`)}`),
+    ...lazyPackageBuilds(outputDir).map((options) =>
+      [
+        process.execPath,
+        '-e',
+        'require(process.argv[1]).buildSync(JSON.parse(process.argv[2]))',
+        esbuildModulePath(),
+        JSON.stringify(options),
+      ]
+        .map(shellQuote)
+        .join(' '),
+    ),
+  ],
 });
 
 const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
@@ -108,11 +124,11 @@ export class ParleyFunction extends Construct {
         target: functionBundling.target,
         mainFields: functionBundling.mainFields,
         bundleAwsSDK: true,
-        externalModules: functionBundling.external,
+        externalModules: externalsFor(props.handlerName),
         banner: functionBundling.banner.js,
         esbuildArgs: { '--charset': functionBundling.charset },
         forceDockerBundling: false,
-        ...(props.extraFiles?.length && { commandHooks: copyAfterBundling(props.extraFiles) }),
+        commandHooks: afterBundlingHooks(props.extraFiles ?? []),
       },
       deadLetterQueue: props.deadLetterQueue,
       onFailure: props.onFailure,

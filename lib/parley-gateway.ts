@@ -10,6 +10,7 @@ import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { ParleyEmail } from './email.ts';
 import { ParleyEvents } from './events.ts';
 import { type ApiThrottle, ParleyHttpApi } from './http-api.ts';
+import { ParleyInboundEmail } from './inbound-email.ts';
 import { InboundSmsTopic } from './inbound-sms-topic.ts';
 import { ParleyMonitoring } from './monitoring.ts';
 import { ParleyFunction, type ParleyFunctionProps } from './parley-function.ts';
@@ -74,6 +75,25 @@ export interface ParleyGatewayProps {
    * @default false
    */
   readonly setApiGatewayLoggingRole?: boolean;
+  /**
+   * Create an SES receipt rule set of Parley's own for the reply domain's rule (see `ParleyInboundEmail`). False
+   * only with `existingReceiptRuleSetName`.
+   * @default true, unless `existingReceiptRuleSetName` is given
+   */
+  readonly createReceiptRuleSet?: boolean;
+  /**
+   * Make Parley's receipt rule set the active one. SES has one active rule set per account and region, so this
+   * replaces the one active now (its rules stop receiving); deleting the stack leaves none active.
+   * @default false: activate it yourself with `aws ses set-active-receipt-rule-set --rule-set-name
+   * <InboundEmailRuleSetName>`
+   */
+  readonly activateReceiptRuleSet?: boolean;
+  /**
+   * Add the reply domain's rule to this receipt rule set (the account's active one, typically) instead of creating a
+   * set.
+   * @default none: a rule set of Parley's own
+   */
+  readonly existingReceiptRuleSetName?: string;
   /** Retention of the function logs and the API access log. @default three months */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -102,7 +122,10 @@ interface Access {
   readonly tokens?: boolean;
   /** Publishes SMS to phone numbers. */
   readonly sms?: boolean;
-  /** Sends email, through the configuration set, with a `Reply-To` at the reply domain. */
+  /**
+   * Sends email, through the configuration set, with a `Reply-To` at the reply domain and `List-Unsubscribe` links
+   * to the reply domain and the HTTP API's unsubscribe route.
+   */
   readonly email?: boolean;
   /** Pushes frames to chat connections (`PostToConnection`). */
   readonly pushChat?: boolean;
@@ -133,6 +156,8 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
   callbacks: { table: 'baseTableItems', putEvents: true, statusIndex: true },
   pages: {},
   openapi: {},
+  // One-click unsubscribe: reads the token's tenant, address or message, records consent, announces it.
+  unsubscribe: { table: 'baseTableItems', putEvents: true, tokens: true },
   'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
   'ws-message': { table: 'baseTableItems', putEvents: true, pushChat: true },
   'ws-disconnect': { table: 'baseTableItems', putEvents: true },
@@ -149,6 +174,19 @@ const inboundSmsAccess: Access = {
   pushChat: true,
 };
 
+/**
+ * Replies by email (threaded); CHAT mailed in starts a chat session, whose link goes by email; what a chatting
+ * customer mails is pushed to their chat. Beside this, its own grant on the stored mail (`grantReadMail`).
+ */
+const inboundEmailAccess: Access = {
+  table: 'baseTableItems',
+  putEvents: true,
+  tokens: true,
+  email: true,
+  startChat: true,
+  pushChat: true,
+};
+
 /** The API that integrates a function: it learns that API's own URL from its events, never from its settings. */
 type IntegratedInto = 'http' | 'webSocket' | 'none';
 
@@ -161,8 +199,9 @@ const pascalCase = (name: string): string =>
 
 /**
  * A whole Parley gateway: the single table, the HTTP API with its authorizer and one function per handler, the
- * chat's WebSocket API, the inbound SMS topic and its function, the event bus, outbound email settings, the token
- * secret, the alarms and the ops dashboard. Use it from your own CDK app, or deploy `ParleyStack`.
+ * chat's WebSocket API, the inbound SMS topic and its function, inbound email (SES receipt rule, mail bucket,
+ * topic) and its function, the event bus, outbound email settings, the token secret, the alarms and the ops
+ * dashboard. Use it from your own CDK app, or deploy `ParleyStack`.
  *
  * The chat page and the agent console (`GET /chat`, `GET /agent`) are two small HTML files served by the pages
  * function on the HTTP API itself, not from S3 behind CloudFront: same origin as the API they call, so no CORS;
@@ -189,6 +228,15 @@ export class ParleyGateway extends Construct {
   readonly inboundSms: ParleyFunction;
   /** Every inbound SMS nobody processed, whichever step gave up on it; alarmed on. */
   readonly inboundSmsDeadLetters: DeadLetterQueue;
+  /**
+   * Mail to the reply domain: the SES receipt rule, the bucket the raw messages are stored in and the topic SES
+   * notifies; stack outputs `InboundEmailRuleSetName`, `InboundEmailMxRecord`.
+   */
+  readonly inboundEmailReceiving: ParleyInboundEmail;
+  /** Subscribed to the inbound email topic; reads the stored message. */
+  readonly inboundEmail: ParleyFunction;
+  /** Every inbound email notification nobody processed, whichever step gave up on it; alarmed on. */
+  readonly inboundEmailDeadLetters: DeadLetterQueue;
   /**
    * Events EventBridge kept refusing after the functions' retries, one message per PutEvents call with the entries
    * as sent (`entries`) and why each failed (`errors`); replay with `aws events put-events --entries`. Alarmed on.
@@ -309,15 +357,45 @@ export class ParleyGateway extends Construct {
     this.monitoring.alarmOnDeadLetterQueue('InboundSmsDeadLetters', deadLetterQueue);
     this.monitoring.alarmOnDeadLetterQueue('UndeliveredEvents', this.undeliveredEvents.queue);
 
+    // The inbound SMS shape: one dead-letter queue for the handler's malformed records, what Lambda gave up on and
+    // what SNS could not deliver.
+    this.inboundEmailDeadLetters = new DeadLetterQueue(this, 'InboundEmailDeadLetters');
+    const emailDeadLetterQueue = this.inboundEmailDeadLetters.queue;
+    this.inboundEmailReceiving = new ParleyInboundEmail(this, 'InboundEmailReceiving', {
+      replyDomain: props.replyDomain,
+      createReceiptRuleSet: props.createReceiptRuleSet,
+      activateReceiptRuleSet: props.activateReceiptRuleSet,
+      existingReceiptRuleSetName: props.existingReceiptRuleSetName,
+      logRetention: props.logRetention,
+    });
+    this.inboundEmail = newFunction('inbound-email', 'Parley: inbound email (SES receipt notifications)', {
+      deadLetterQueue: emailDeadLetterQueue,
+      retryAttempts: 2,
+    });
+    this.inboundEmail.addEnvironment('PARLEY_DEAD_LETTER_QUEUE_URL', emailDeadLetterQueue.queueUrl);
+    this.grantAccess(this.inboundEmail, inboundEmailAccess, 'none');
+    this.inboundEmailReceiving.grantReadMail(this.inboundEmail);
+    this.inboundEmailDeadLetters.grantSendMessage(this.inboundEmail.fn);
+    this.inboundEmailReceiving.subscribe(this.inboundEmail.fn, emailDeadLetterQueue);
+    this.monitoring.alarmOnDeadLetterQueue('InboundEmailDeadLetters', emailDeadLetterQueue);
+
     this.monitoring.addDashboardWidgets({
       httpStage: this.httpApi.stage,
       webSocketStage: this.webSocketApi.stage,
       functions: Object.fromEntries(
-        Object.entries({ authorizer: this.authorizer, ...functions, 'inbound-sms': this.inboundSms }).map(
-          ([name, fn]) => [name, fn.fn],
-        ),
+        Object.entries({
+          authorizer: this.authorizer,
+          ...functions,
+          'inbound-sms': this.inboundSms,
+          'inbound-email': this.inboundEmail,
+        }).map(([name, fn]) => [name, fn.fn]),
       ),
-      deadLetterQueues: { 'inbound SMS': deadLetterQueue, 'undelivered events': this.undeliveredEvents.queue },
+      deadLetterQueues: {
+        'inbound SMS': deadLetterQueue,
+        'inbound email': emailDeadLetterQueue,
+        'undelivered events': this.undeliveredEvents.queue,
+      },
+      inboundEmailTopic: this.inboundEmailReceiving.topic,
     });
   }
 
@@ -353,6 +431,7 @@ export class ParleyGateway extends Construct {
       this.email.grantSend(fn.fn);
       fn.addEnvironment('PARLEY_SES_CONFIGURATION_SET', this.email.configurationSet.configurationSetName);
       fn.addEnvironment('PARLEY_REPLY_DOMAIN', this.replyDomain);
+      if (integratedInto !== 'http') fn.addEnvironment('PARLEY_PUBLIC_URL', this.httpApi.endpoint);
     }
     if (access.pushChat) {
       this.webSocketApi.grantPostToConnection(fn);

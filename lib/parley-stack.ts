@@ -36,5 +36,16 @@ export class ParleyStack extends Stack {
       value: this.gateway.inboundSmsTopic.topic.topicArn,
       description: 'Set as the two-way SMS destination of each origination number (AWS End User Messaging SMS)',
     });
+    const inboundEmail = this.gateway.inboundEmailReceiving;
+    new CfnOutput(this, 'InboundEmailRuleSetName', {
+      value: inboundEmail.ruleSetName,
+      description: inboundEmail.ownsRuleSet
+        ? 'The SES receipt rule set of the reply domain; activate it with aws ses set-active-receipt-rule-set'
+        : 'The existing SES receipt rule set the reply domain rule was added to',
+    });
+    new CfnOutput(this, 'InboundEmailMxRecord', {
+      value: `10 inbound-smtp.${this.region}.amazonaws.com`,
+      description: 'The MX record of the reply domain: SES receives its mail in this region',
+    });
   }
 }

@@ -1,6 +1,6 @@
-import type { DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
 import { allScopes, generateApiKey } from '../functions/domain/api-keys.ts';
 import type { Template, Tenant } from '../functions/domain/model.ts';
+import type { TemplateStore, TenantStore } from '../functions/domain/ports.ts';
 import type { Scope } from '../functions/routes.ts';
 
 export const demoTenant: Omit<Tenant, 'createdAt'> = {
@@ -69,16 +69,22 @@ export interface DemoKeys {
   agentKey: string;
 }
 
-const createKey = async (store: DynamoStore, scopes: Scope[]): Promise<string> => {
+const createKey = async (tenants: TenantStore, scopes: Scope[]): Promise<string> => {
   const { keyId, apiKey, keyHash } = generateApiKey();
-  await store.putApiKey({ keyId, tenantId: demoTenant.tenantId, keyHash, scopes, createdAt: new Date().toISOString() });
+  await tenants.putApiKey({
+    keyId,
+    tenantId: demoTenant.tenantId,
+    keyHash,
+    scopes,
+    createdAt: new Date().toISOString(),
+  });
   return apiKey;
 };
 
-const keyIsLive = async (store: DynamoStore, apiKey: string | undefined): Promise<boolean> => {
+const keyIsLive = async (tenants: TenantStore, apiKey: string | undefined): Promise<boolean> => {
   const keyId = apiKey?.slice(4, 16);
   if (!keyId) return false;
-  const record = await store.getApiKey(keyId);
+  const record = await tenants.getApiKey(keyId);
   return record !== undefined && record.revokedAt === undefined;
 };
 
@@ -86,22 +92,26 @@ const keyIsLive = async (store: DynamoStore, apiKey: string | undefined): Promis
  * Seeds the demo tenant ("Demo Bank"), its templates and two keys: `apiKey` with every scope, `agentKey` with
  * read and agent. Keys from an earlier run are kept while they still work, so a restart does not change them.
  */
-export const seedDemo = async (store: DynamoStore, previous: Partial<DemoKeys>): Promise<DemoKeys> => {
+export const seedDemo = async (
+  stores: { tenants: TenantStore; templates: TemplateStore },
+  previous: Partial<DemoKeys>,
+): Promise<DemoKeys> => {
+  const { tenants } = stores;
   const now = new Date().toISOString();
-  const existing = await store.getTenant(demoTenant.tenantId);
-  await store.putTenant({ ...demoTenant, createdAt: existing?.createdAt ?? now });
+  const existing = await tenants.getTenant(demoTenant.tenantId);
+  await tenants.putTenant({ ...demoTenant, createdAt: existing?.createdAt ?? now });
   for (const template of templates) {
-    if (!(await store.getTemplate(demoTenant.tenantId, template.name))) {
-      await store.putTemplate(demoTenant.tenantId, { ...template, updatedAt: now });
+    if (!(await stores.templates.getTemplate(demoTenant.tenantId, template.name))) {
+      await stores.templates.putTemplate(demoTenant.tenantId, { ...template, updatedAt: now });
     }
   }
   const apiKey =
-    previous.apiKey && (await keyIsLive(store, previous.apiKey))
+    previous.apiKey && (await keyIsLive(tenants, previous.apiKey))
       ? previous.apiKey
-      : await createKey(store, [...allScopes]);
+      : await createKey(tenants, [...allScopes]);
   const agentKey =
-    previous.agentKey && (await keyIsLive(store, previous.agentKey))
+    previous.agentKey && (await keyIsLive(tenants, previous.agentKey))
       ? previous.agentKey
-      : await createKey(store, ['read', 'agent']);
+      : await createKey(tenants, ['read', 'agent']);
   return { apiKey, agentKey };
 };

@@ -3,9 +3,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { createDocumentClient, DynamoStore } from '../functions/adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../functions/adapters/dynamo/dynamo-helpers.ts';
+import { DynamoTemplateStore } from '../functions/adapters/dynamo/template-store.ts';
+import { DynamoTenantStore } from '../functions/adapters/dynamo/tenant-store.ts';
 import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
@@ -14,10 +17,17 @@ import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from './edges/aws-edges.ts';
 import { parseFaultRequest } from './edges/faults.ts';
-import { localHandlerEnv } from './handler-env.ts';
+import {
+  inboundObjectKeyPrefix,
+  maxInboundEmailBodyBytes,
+  newSesMessageId,
+  prepareInboundEmail,
+  receiptNotification,
+} from './email-simulator.ts';
+import { localHandlerEnv, localInboundEmailBucket } from './handler-env.ts';
 import { readLimitedBody } from './http-body.ts';
 import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
-import { parseIsoTime, payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
+import { localTopicArn, parseIsoTime, payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { createWebSocketGateway } from './websocket-gateway.ts';
 
@@ -49,7 +59,8 @@ export interface LocalGateway extends LocalInfo {
   dataDir: string;
   webSockets: ReturnType<typeof createWebSocketGateway>;
   edges: AwsEdges;
-  store: DynamoStore;
+  /** Tenants and API keys, on the local table. */
+  tenants: DynamoTenantStore;
   close(): Promise<void>;
 }
 
@@ -70,11 +81,16 @@ const invalid = (res: ServerResponse, message: string, details?: unknown[]) =>
   sendJson(res, 400, { error: { code: 'invalid_request', message, ...(details && { details }) } });
 
 /** A local-only route's JSON body: the value, or undefined once it has been answered (413, 400, or gone). */
-const readJsonBody = async (req: IncomingMessage, res: ServerResponse, limit: number): Promise<unknown> => {
+const readJsonBody = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  tooLarge = `The body is over ${limit} bytes`,
+): Promise<unknown> => {
   const read = await readLimitedBody(req, limit);
   if (!read.ok) {
     if (read.reason === 'too_large') {
-      sendJson(res, 413, { error: { code: 'payload_too_large', message: `The body is over ${limit} bytes` } });
+      sendJson(res, 413, { error: { code: 'payload_too_large', message: tooLarge } });
     }
     return undefined;
   }
@@ -162,7 +178,8 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   const edges = await startAwsEdges({ dataDir });
   const dynamoClient = localDynamoClient(dynamo.endpoint);
   await ensureTable(dynamoClient, tableName);
-  const store = new DynamoStore(tableName, createDocumentClient(dynamoClient));
+  const db = createDocumentClient(dynamoClient);
+  const tenants = new DynamoTenantStore(tableName, db);
 
   Object.assign(process.env, {
     ...localHandlerEnv({
@@ -179,7 +196,10 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   });
 
   const localJsonPath = join(dataDir, 'local.json');
-  const keys: DemoKeys = await seedDemo(store, readJson<DemoKeys>(localJsonPath));
+  const keys: DemoKeys = await seedDemo(
+    { tenants, templates: new DynamoTemplateStore(tableName, db) },
+    readJson<DemoKeys>(localJsonPath),
+  );
   const info: LocalInfo = {
     baseUrl,
     wsUrl: `ws://${host}:${port}/ws`,
@@ -202,16 +222,35 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       conversations: (await import('../functions/handlers/conversations.ts')).handler,
       callbacks: (await import('../functions/handlers/callbacks.ts')).handler,
       pages: (await import('../functions/handlers/pages.ts')).handler,
+      unsubscribe: (await import('../functions/handlers/unsubscribe.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
   const inboundSms = (await import('../functions/handlers/inbound-sms.ts')).handler;
+  // A handler that fails to load leaves its route answering 503 with the reason, and the rest of `npm start` running.
+  const inboundEmail = await import('../functions/handlers/inbound-email.ts').then(
+    (module) => ({ handler: module.handler, error: undefined }),
+    (error: unknown) => {
+      console.error('[parley] the inbound-email handler did not load:', error);
+      return { handler: undefined, error };
+    },
+  );
+  // Stands in for SES's S3 action: the mail goes into the emulated bucket over the wire, as the handler reads it.
+  const s3 = new S3Client({ endpoint: edges.url, forcePathStyle: true });
   const webSockets = createWebSocketGateway(edges, {
     connect: (await import('../functions/handlers/ws-connect.ts')).handler,
     message: (await import('../functions/handlers/ws-message.ts')).handler,
     disconnect: (await import('../functions/handlers/ws-disconnect.ts')).handler,
   });
-  const inboundLog: { from: string; to: string; body: string; at: string; inboundMessageId: string }[] = [];
+  const inboundLog: {
+    channel: 'sms' | 'email';
+    from: string;
+    to: string;
+    subject?: string;
+    body: string;
+    at: string;
+    inboundMessageId: string;
+  }[] = [];
   const stopDemoBackend =
     options.demoBackend === false
       ? () => undefined
@@ -222,20 +261,26 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
           tenantId: demoTenant.tenantId,
         });
 
-  /** POST /_local/demo/card-alert {"phone"}: the demo card alert to a phone, sent with the demo key. */
+  /**
+   * POST /_local/demo/card-alert {"phone", "email"?}: the demo card alert to the demo customer of that phone, sent
+   * with the demo key; with an email address it goes by email.
+   */
   const sendDemoAlert = async (req: IncomingMessage, res: ServerResponse) => {
     const input = await readJsonBody(req, res, 16 * 1024);
     if (input === undefined) return;
-    const phone = typeof input === 'object' && input !== null ? (input as { phone?: unknown }).phone : undefined;
-    if (typeof phone !== 'string') {
-      return sendJson(res, 400, { error: { code: 'invalid_request', message: 'Give {"phone": "+1..."}' } });
+    const { phone, email } = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+    if (typeof phone !== 'string' || (email !== undefined && typeof email !== 'string')) {
+      return sendJson(res, 400, {
+        error: { code: 'invalid_request', message: 'Give {"phone": "+1..."} and, to send by email, "email"' },
+      });
     }
     const response = await fetch(`${baseUrl}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${keys.apiKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         customerId: `demo-${phone.replace(/\D/g, '')}`,
-        to: { phone },
+        to: { phone, ...(email !== undefined && { email }) },
+        ...(email !== undefined && { channel: 'email' }),
         template: 'card-transaction-alert',
         data: { amount: '$420.00', merchant: 'ACME' },
         urgency: 'high',
@@ -319,6 +364,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     try {
       const logged = JSON.parse(message) as Record<string, string>;
       inboundLog.push({
+        channel: 'sms',
         from: logged.originationNumber ?? '',
         to: logged.destinationNumber ?? '',
         body: logged.messageBody ?? '',
@@ -342,7 +388,12 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
    * The handler threw: on AWS, Lambda would run the same event again (twice), then dead-letter it. Locally the
    * caller is told so, and rehearses the redelivery by posting the same inboundMessageId again.
    */
-  const inboundFailed = (res: ServerResponse, error: unknown, inboundMessageId: unknown) => {
+  const inboundFailed = (
+    res: ServerResponse,
+    error: unknown,
+    inboundMessageId: unknown,
+    again = { handler: 'inbound-sms', rehearse: 'Send it again with the same inboundMessageId to rehearse that.' },
+  ) => {
     const inProgress = error instanceof InboundInProgressError;
     const reason = error instanceof ParleyError && error.expose ? error.message : (error as Error).name;
     sendJson(
@@ -353,12 +404,77 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
           code: inProgress ? 'rate_limited' : error instanceof ParleyError && error.expose ? error.code : 'internal',
           message: inProgress
             ? 'Another delivery of this inbound message holds its lease: send it again once the lease is over'
-            : `The inbound-sms handler failed (${reason}); on AWS, Lambda delivers the event again. Send it again with the same inboundMessageId to rehearse that.`,
+            : `The ${again.handler} handler failed (${reason}); on AWS, Lambda delivers the event again. ${again.rehearse}`,
         },
         inboundMessageId,
       },
       { 'retry-after': inProgress ? '30' : '1' },
     );
+  };
+
+  /**
+   * POST /_local/email/inbound: a raw mail, or the simple form built into one, through SES's receipt path: the
+   * object in the emulated bucket, the Received notification on the inbound-email topic, the real handler.
+   */
+  const simulateInboundEmail = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readJsonBody(
+      req,
+      res,
+      maxInboundEmailBodyBytes,
+      `POST /_local/email/inbound takes at most ${maxInboundEmailBodyBytes} bytes of JSON (a raw mail of about 7 MB); ` +
+        'SES itself receives mail up to 40 MB',
+    );
+    if (body === undefined) return;
+    const at = new Date();
+    const mail = prepareInboundEmail(body, {
+      edges,
+      replyDomain: process.env.PARLEY_REPLY_DOMAIN ?? '',
+      now: at,
+    });
+    if (!mail.ok) {
+      const code = mail.status === 413 ? 'payload_too_large' : 'invalid_request';
+      return sendJson(res, mail.status, {
+        error: { code, message: mail.message, ...(mail.details && { details: mail.details }) },
+      });
+    }
+    const sesMessageId = newSesMessageId();
+    // The id the pipeline dedupes on (functions/adapters/email/ses-inbound.ts): one Message-ID is one mail.
+    const inboundMessageId = mail.messageId ? `email:${mail.messageId}` : `ses:${sesMessageId}`;
+    if (!inboundEmail.handler) {
+      const reason = inboundEmail.error instanceof Error ? inboundEmail.error.message : String(inboundEmail.error);
+      return sendJson(res, 503, {
+        error: {
+          code: 'internal',
+          message: `The inbound-email handler did not load (${reason}); see the npm start log`,
+        },
+      });
+    }
+    const objectKey = `${inboundObjectKeyPrefix}${sesMessageId}`;
+    await s3.send(new PutObjectCommand({ Bucket: localInboundEmailBucket, Key: objectKey, Body: mail.raw }));
+    inboundLog.push({ channel: 'email', ...mail.summary, at: at.toISOString(), inboundMessageId });
+    const topic = 'parley-inbound-email';
+    const notification = receiptNotification({
+      mail,
+      sesMessageId,
+      at,
+      bucketName: localInboundEmailBucket,
+      objectKey,
+      topicArn: localTopicArn(topic),
+    });
+    const deadLettersBefore = edges.deadLetters.list().length;
+    try {
+      await inboundEmail.handler(
+        snsEventFor(notification, at, { name: topic, subject: 'Amazon SES Email Receipt Notification' }),
+        lambdaContext('inbound-email'),
+      );
+    } catch (error) {
+      return inboundFailed(res, error, inboundMessageId, {
+        handler: 'inbound-email',
+        rehearse: 'Post the same mail again (the same Message-ID) to rehearse that.',
+      });
+    }
+    const deadLettered = edges.deadLetters.list().length > deadLettersBefore;
+    sendJson(res, 202, { inboundMessageId, sesMessageId, ...(deadLettered && { deadLettered: true }) });
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {
@@ -371,6 +487,9 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     try {
       if (await apiRouter(req, res, url)) return;
       if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') return await simulateInbound(req, res);
+      if (req.method === 'POST' && url.pathname === '/_local/email/inbound') {
+        return await simulateInboundEmail(req, res);
+      }
       if (req.method === 'POST' && url.pathname === '/_local/faults') return await setFault(req, res);
       if (req.method === 'GET' && url.pathname === '/_local/inbound') {
         const from = url.searchParams.get('from');
@@ -408,7 +527,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     ...info,
     dataDir,
     edges,
-    store,
+    tenants,
     webSockets,
     close: async () => {
       stopDemoBackend();
@@ -417,6 +536,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       await new Promise<void>((done) => server.close(() => done()));
       await edges.close();
       dynamoClient.destroy();
+      s3.destroy();
       await dynamo.close();
     },
   };

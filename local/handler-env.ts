@@ -13,6 +13,9 @@ export interface LocalHandlerEnvOptions {
 
 const localAccount = '000000000000';
 
+/** The emulated bucket received mail is stored in (the edges create it; `inbound-email` reads it, path-style). */
+export const localInboundEmailBucket = 'parley-inbound-email';
+
 export const localHandlerEnv = (options: LocalHandlerEnvOptions): Record<string, string> => ({
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'local',
@@ -23,6 +26,10 @@ export const localHandlerEnv = (options: LocalHandlerEnvOptions): Record<string,
   AWS_ENDPOINT_URL_SES: options.edgesUrl,
   AWS_ENDPOINT_URL_EVENTBRIDGE: options.edgesUrl,
   AWS_ENDPOINT_URL_SQS: options.edgesUrl,
+  AWS_ENDPOINT_URL_S3: options.edgesUrl,
+  // The emulated S3 has no per-bucket host names.
+  PARLEY_S3_FORCE_PATH_STYLE: 'true',
+  PARLEY_INBOUND_EMAIL_BUCKET: localInboundEmailBucket,
   PARLEY_DEAD_LETTER_QUEUE_URL: `${options.edgesUrl}/${localAccount}/parley-inbound-sms-dlq`,
   PARLEY_EVENTS_DLQ_URL: `${options.edgesUrl}/${localAccount}/parley-undelivered-events`,
   PARLEY_TABLE_NAME: options.tableName,

@@ -63,9 +63,19 @@ export const parseIsoTime = (text: unknown): Date | undefined => {
   return Number.isNaN(date.getTime()) ? undefined : date;
 };
 
-/** Wraps a payload (or any raw Message string) in the SNS event Lambda receives from the inbound topic. */
-export const snsEventFor = (message: string, timestamp = new Date()): SNSEvent => {
-  const topicArn = 'arn:aws:sns:us-east-1:000000000000:parley-inbound-sms';
+/** A topic's ARN in the local account. */
+export const localTopicArn = (name: string) => `arn:aws:sns:us-east-1:000000000000:${name}`;
+
+/**
+ * Wraps a payload (or any raw Message string) in the SNS event Lambda receives from an inbound topic (the SMS one
+ * unless told otherwise).
+ */
+export const snsEventFor = (
+  message: string,
+  timestamp = new Date(),
+  topic: { name: string; subject?: string } = { name: 'parley-inbound-sms' },
+): SNSEvent => {
+  const topicArn = localTopicArn(topic.name);
   return {
     Records: [
       {
@@ -76,7 +86,7 @@ export const snsEventFor = (message: string, timestamp = new Date()): SNSEvent =
           Type: 'Notification',
           MessageId: randomUUID(),
           TopicArn: topicArn,
-          Subject: '',
+          Subject: topic.subject ?? '',
           Message: message,
           Timestamp: timestamp.toISOString(),
           SignatureVersion: '1',

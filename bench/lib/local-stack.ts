@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient, DynamoStore } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
+import { DynamoTemplateStore } from '../../functions/adapters/dynamo/template-store.ts';
+import { DynamoTenantStore } from '../../functions/adapters/dynamo/tenant-store.ts';
 import { demoTenant, seedDemo } from '../../local/demo.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from '../../local/dynamo-local.ts';
 import { type AwsEdges, startAwsEdges } from '../../local/edges/aws-edges.ts';
@@ -20,7 +22,7 @@ export interface BenchStack {
   dynamoEndpoint: string;
   /** A client straight to dynalite (never through a recording proxy). */
   direct: DynamoDBClient;
-  store: DynamoStore;
+  tenants: DynamoTenantStore;
   edges: AwsEdges;
   apiKey: string;
   close(): Promise<void>;
@@ -35,13 +37,14 @@ export const startBenchStack = async (options: { dataDir?: string } = {}): Promi
     edges = await startAwsEdges(options.dataDir ? { dataDir: options.dataDir } : {});
     direct = localDynamoClient(dynamo.endpoint);
     await ensureTable(direct, tableName);
-    const store = new DynamoStore(tableName, createDocumentClient(direct));
-    const { apiKey } = await seedDemo(store, {});
+    const db = createDocumentClient(direct);
+    const tenants = new DynamoTenantStore(tableName, db);
+    const { apiKey } = await seedDemo({ tenants, templates: new DynamoTemplateStore(tableName, db) }, {});
     const started = { edges, direct };
     return {
       dynamoEndpoint: dynamo.endpoint,
       direct,
-      store,
+      tenants,
       edges,
       apiKey,
       close: async () => {

@@ -2,9 +2,11 @@
  * The `parley` admin CLI's commands, runnable in-process: `runCli(argv, io)` resolves to the exit code
  * (0 ok, 1 runtime failure, 2 bad arguments) and never throws.
  */
-import { createDocumentClient, DynamoStore } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
+import { DynamoTenantStore } from '../../functions/adapters/dynamo/tenant-store.ts';
 import { generateApiKey } from '../../functions/domain/api-keys.ts';
 import type { Tenant } from '../../functions/domain/model.ts';
+import type { TenantStore } from '../../functions/domain/ports.ts';
 import { type Command, commandUsages, parseCommand, UsageError } from './args.ts';
 import { describeTargetError, NoTargetError, resolveTarget, type Target, TargetError } from './target.ts';
 
@@ -42,7 +44,7 @@ const tenantTable = (tenants: Tenant[]): string => {
     .join('');
 };
 
-const run = async (command: TargetedCommand, store: DynamoStore, target: Target, io: CliIo): Promise<void> => {
+const run = async (command: TargetedCommand, store: TenantStore, target: Target, io: CliIo): Promise<void> => {
   const now = (io.now ?? (() => new Date()))().toISOString();
   switch (command.kind) {
     case 'tenant create': {
@@ -132,7 +134,7 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
   let target: Target | undefined;
   try {
     target = resolveTarget(command.target, io.env, io.cwd);
-    const store = new DynamoStore(target.tableName, createDocumentClient(target.client));
+    const store = new DynamoTenantStore(target.tableName, createDocumentClient(target.client));
     await run(command, store, target, io);
     return 0;
   } catch (error) {

@@ -30,18 +30,21 @@ import type {
   Clock,
   ConnectionPusher,
   CustomerChat,
+  CustomerStore,
   EmailSender,
-  EscalationStore,
   EventPublisher,
+  MessageStore,
   Page,
   SmsSender,
 } from './ports.ts';
 import { cutText } from './text.ts';
 
-export type { ConnectionPusher, EscalationStore } from './ports.ts';
+export type { ConnectionPusher } from './ports.ts';
 
 export interface EscalationDeps {
-  store: EscalationStore;
+  customers: Pick<CustomerStore, 'getCustomer'>;
+  /** The conversation's timeline: what an agent and the chat see of it, and the messages written into it here. */
+  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'>;
   attention: AttentionStore;
   callbacks: CallbackStore;
   chats: ChatStore;
@@ -117,12 +120,12 @@ const newCallbackId = (tenantId: string, customerId: string, atMs: number, idemp
  * (the inbound message id) a redelivery names the same callback, and finishes what a crashed attempt left undone.
  */
 export const requestCallback = async (
-  deps: Pick<EscalationDeps, 'store' | 'callbacks' | 'attention' | 'events' | 'clock'>,
+  deps: Pick<EscalationDeps, 'customers' | 'messages' | 'callbacks' | 'attention' | 'events' | 'clock'>,
   input: { tenant: Tenant; customerId: string; keyword: string; at: string; idempotencyKey?: string },
 ): Promise<{ callback: Callback; created: boolean }> => {
   const { tenantId } = input.tenant;
-  const customer = await deps.store.getCustomer(tenantId, input.customerId);
-  const recent = await deps.store.listTimeline(tenantId, input.customerId, { limit: contextMessages });
+  const customer = await deps.customers.getCustomer(tenantId, input.customerId);
+  const recent = await deps.messages.listTimeline(tenantId, input.customerId, { limit: contextMessages });
   const callback: Callback = {
     callbackId: newCallbackId(
       tenantId,
@@ -173,13 +176,24 @@ export const closeCallback = async (
     ? await deps.callbacks.getCallback(tenantId, callbackId)
     : undefined;
   if (!existing) throw new NotFoundError('Callback');
-  const at = iso(deps.clock.now());
-  const closed = await deps.callbacks.closeCallback(tenantId, callbackId, {
-    status: input.status,
-    at,
-    ...(input.note !== undefined && { note: input.note }),
-  });
-  if (!closed) throw new ParleyError('invalid_request', `The callback is already ${existing.status}`);
+  // The same close again (a retry, perhaps after a crash between the steps below) finishes what it started: the
+  // attention entry is cleared and the event announced again (events are at least once). Another status is refused.
+  let closed =
+    existing.status === input.status
+      ? existing
+      : await deps.callbacks.closeCallback(tenantId, callbackId, {
+          status: input.status,
+          at: iso(deps.clock.now()),
+          ...(input.note !== undefined && { note: input.note }),
+        });
+  if (!closed) {
+    // Closed by someone else in between: the same close is a duplicate, another one is refused.
+    const current = (await deps.callbacks.getCallback(tenantId, callbackId)) ?? existing;
+    if (current.status !== input.status)
+      throw new ParleyError('not_cancellable', `The callback is already ${current.status}`);
+    closed = current;
+  }
+  const at = closed.closedAt ?? iso(deps.clock.now());
   await deps.attention.clear(tenantId, closed.customerId, 'callback', { at, ref: callbackId });
   if (closed.status === 'completed') {
     const reference = closed.context.references[0];
@@ -325,7 +339,7 @@ const textChatLink = async (deps: EscalationDeps, tenant: Tenant, customer: Cust
     createdAt: iso(now),
   };
   // The id → timeline pointer, so GET /v1/messages/{id} finds the link message.
-  await deps.store.claimMessage({
+  await deps.messages.claimMessage({
     tenantId: draft.tenantId,
     messageId: draft.messageId,
     customerId: draft.customerId,
@@ -344,7 +358,7 @@ export const startChat = async (
   deps: EscalationDeps,
   input: { tenant: Tenant; customerId: string; sendLink: boolean },
 ): Promise<{ sessionId: string; url: string; expiresAt: string; linkMessageId?: string }> => {
-  const customer = await deps.store.getCustomer(input.tenant.tenantId, input.customerId);
+  const customer = await deps.customers.getCustomer(input.tenant.tenantId, input.customerId);
   if (!customer) throw new NotFoundError('Customer');
   const session = await startChatSession(deps, { tenant: input.tenant, customerId: input.customerId });
   const linkMessageId = input.sendLink ? await textChatLink(deps, input.tenant, customer, session.url) : undefined;
@@ -555,8 +569,8 @@ export const receiveChatFrame = async (
     return 'invalid';
   }
   if (input.frame.type === 'history') {
-    const customer = await deps.store.getCustomer(connection.tenantId, connection.customerId);
-    const page = await deps.store.listTimeline(connection.tenantId, connection.customerId, { limit: historySize });
+    const customer = await deps.customers.getCustomer(connection.tenantId, connection.customerId);
+    const page = await deps.messages.listTimeline(connection.tenantId, connection.customerId, { limit: historySize });
     for (const frame of historyFrames(page.messages.reverse(), customer)) {
       if ((await deps.pusher.push(connectionId, frame)) === 'gone') break;
     }
@@ -567,7 +581,7 @@ export const receiveChatFrame = async (
 };
 
 const storeMessage = async (deps: EscalationDeps, message: Message) => {
-  await deps.store.claimMessage({
+  await deps.messages.claimMessage({
     tenantId: message.tenantId,
     messageId: message.messageId,
     customerId: message.customerId,
@@ -576,15 +590,15 @@ const storeMessage = async (deps: EscalationDeps, message: Message) => {
     leaseUntil: 0,
     createdAt: message.createdAt,
   });
-  await deps.store.putMessage(message);
+  await deps.messages.putMessage(message);
 };
 
 /** The agent-reply path's dependencies, from what every escalation function is given. */
 const agentReplyDeps = (deps: EscalationDeps): AgentReplyDeps => ({
   ...deps.outbound,
-  messages: deps.store,
+  messages: deps.messages,
   claimLeaseMs: 30_000,
-  getCustomer: (tenantId: string, customerId: string) => deps.store.getCustomer(tenantId, customerId),
+  getCustomer: (tenantId: string, customerId: string) => deps.customers.getCustomer(tenantId, customerId),
   pushToConnectedChat: (customer: Customer, message: Message) => pushToChat(deps, customer, message),
   clearFreeTextAttention: (tenantId: string, customerId: string, at: string) =>
     deps.attention.clear(tenantId, customerId, 'free_text', { at }),

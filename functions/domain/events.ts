@@ -1,4 +1,5 @@
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
+import type { eventSchemas } from './event-schemas.ts';
 
 /**
  * The catalogue of the events Parley emits (DESIGN section 6): one schema per detail-type, written once. The code
@@ -7,18 +8,10 @@ import * as z from 'zod/mini';
  *
  * Events go out on EventBridge with `source: "parley"` and the type as detail-type; webhooks carry the same detail
  * as `data`.
+ *
+ * The schemas themselves live in ./event-schemas.ts, which only the OpenAPI document and the tests load: building
+ * them is init work, and nothing on a request's path validates an event (the types of `parleyEvent` hold it).
  */
-
-const isoTime = z.iso.datetime({ offset: true });
-
-export const messageIdSchema = z.string().check(z.regex(/^msg_[0-9A-Z]{26}$/));
-export const callbackIdSchema = z.string().check(z.regex(/^cb_[0-9A-Z]{26}$/));
-export const chatSessionIdSchema = z.string().check(z.regex(/^chat_[0-9A-Z]{26}$/));
-
-/** Where a message was exchanged. */
-const messageChannel = z.enum(['sms', 'email', 'chat']);
-/** The channels with an address (and consent). */
-const addressChannel = z.enum(['sms', 'email']);
 
 /** Why a message failed, as `message.failed` reports it: provider outcomes sorted into one list. */
 export const failureReasons = [
@@ -45,117 +38,6 @@ export type FailureReason = (typeof failureReasons)[number];
 /** Why consent changed when no keyword says it (email: List-Unsubscribe, a complaint, a permanent bounce). */
 export const consentChangeReasons = ['unsubscribe', 'complaint', 'bounce'] as const;
 
-/** Every message status a batch can count. */
-const messageStatus = z.enum(['scheduled', 'queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', 'cancelled']);
-
-const common = {
-  tenantId: z.string().check(z.minLength(1)),
-  customerId: z.string().check(z.minLength(1)),
-  occurredAt: isoTime,
-  messageId: z.optional(messageIdSchema),
-  /** The backend's correlation id, echoed from the send. */
-  reference: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
-};
-
-const detailBase = z.strictObject(common);
-const detailOf = <S extends z.core.$ZodLooseShape>(shape: S) => z.extend(detailBase, shape);
-
-/** A lifecycle event of one message: it always names the message and its channel. */
-const lifecycleBase = z.extend(detailBase, { messageId: messageIdSchema, channel: messageChannel });
-const lifecycleOf = <S extends z.core.$ZodLooseShape>(shape: S) => z.extend(lifecycleBase, shape);
-
-/** What an agent needs before calling back (DESIGN section 8: summaries, not bodies). */
-export const callbackContextSchema = z.strictObject({
-  recentMessages: z.array(
-    z.strictObject({
-      direction: z.enum(['outbound', 'inbound']),
-      channel: messageChannel,
-      body: z.string(),
-      createdAt: isoTime,
-      reference: z.optional(z.string()),
-    }),
-  ),
-  openPrompts: z.array(
-    z.strictObject({
-      messageId: z.string(),
-      summary: z.string(),
-      reference: z.optional(z.string()),
-      expiresAt: isoTime,
-    }),
-  ),
-  answeredPrompts: z.array(
-    z.strictObject({
-      messageId: z.string(),
-      answer: z.string(),
-      at: isoTime,
-      reference: z.optional(z.string()),
-    }),
-  ),
-  references: z.array(z.string()),
-});
-
-const promptReply = {
-  promptMessageId: messageIdSchema,
-  /** The customer's text as received. */
-  raw: z.string(),
-  channel: addressChannel,
-};
-
-export const eventSchemas = {
-  'message.scheduled': lifecycleOf({ scheduledFor: isoTime }),
-  'message.queued': lifecycleOf({}),
-  'message.sent': lifecycleOf({ providerMessageId: z.optional(z.string()) }),
-  'message.delivered': lifecycleOf({ providerMessageId: z.optional(z.string()) }),
-  'message.failed': lifecycleOf({
-    reason: z.enum(failureReasons),
-    /** Human-readable provider detail (carrier response, bounce diagnostic). */
-    description: z.optional(z.string()),
-    /** The message on another channel that takes over (failover under `auto`). */
-    fallback: z.optional(z.strictObject({ messageId: messageIdSchema, channel: addressChannel })),
-  }),
-  'message.unknown': lifecycleOf({ description: z.optional(z.string()) }),
-  'message.cancelled': lifecycleOf({ previousStatus: z.optional(z.enum(['scheduled', 'queued'])) }),
-  'batch.completed': detailOf({
-    batchId: z.string().check(z.minLength(1)),
-    total: z.int().check(z.minimum(0)),
-    counts: z.partialRecord(messageStatus, z.int().check(z.minimum(0))),
-  }),
-  'prompt.verification_failed': detailOf({
-    promptMessageId: messageIdSchema,
-    channel: addressChannel,
-    reason: z.enum(['wrong_code', 'expired']),
-    attempts: z.optional(z.int().check(z.minimum(0))),
-  }),
-  'message.received': detailOf({ channel: messageChannel, body: z.string() }),
-  'prompt.answered': detailOf({
-    ...promptReply,
-    /** `yes`/`no` for a confirm prompt, the option's value for a choice. */
-    answer: z.string(),
-    verification: z.optional(z.strictObject({ method: z.literal('code'), verifiedAt: isoTime })),
-  }),
-  'prompt.expired': detailOf(promptReply),
-  'keyword.received': detailOf({ keyword: z.string().check(z.minLength(1)), raw: z.string(), channel: addressChannel }),
-  'consent.changed': detailOf({
-    channel: addressChannel,
-    status: z.enum(['opted_out', 'opted_in', 'suppressed']),
-    keyword: z.optional(z.string()),
-    reason: z.optional(z.enum(consentChangeReasons)),
-  }),
-  'callback.requested': detailOf({
-    callbackId: callbackIdSchema,
-    /** What the customer sent (CALL, CALLBACK, AGENT...), or `api`. */
-    keyword: z.string(),
-    context: callbackContextSchema,
-  }),
-  'callback.completed': detailOf({
-    callbackId: callbackIdSchema,
-    note: z.optional(z.string()),
-    context: callbackContextSchema,
-  }),
-  'chat.started': detailOf({ sessionId: chatSessionIdSchema }),
-  'chat.ended': detailOf({ sessionId: chatSessionIdSchema }),
-} as const;
-
 export type ParleyEventType = keyof typeof eventSchemas;
 export type ParleyEventDetail<T extends ParleyEventType> = z.output<(typeof eventSchemas)[T]>;
 export interface ParleyEventOf<T extends ParleyEventType> {
@@ -164,8 +46,6 @@ export interface ParleyEventOf<T extends ParleyEventType> {
 }
 /** Any event of the catalogue, discriminated by `type`. */
 export type ParleyEvent = { [T in ParleyEventType]: ParleyEventOf<T> }[ParleyEventType];
-
-export const eventTypes = Object.keys(eventSchemas) as ParleyEventType[];
 
 /** When each event is emitted, for the OpenAPI `webhooks` section. */
 export const eventDescriptions: Record<ParleyEventType, string> = {
@@ -189,6 +69,9 @@ export const eventDescriptions: Record<ParleyEventType, string> = {
   'chat.ended': 'A chat connection closed.',
 };
 
+/** Every type of the catalogue, in its order. */
+export const eventTypes = Object.keys(eventDescriptions) as ParleyEventType[];
+
 /**
  * Builds an event of the catalogue, checked at compile time against its type's schema. Nothing is validated at
  * run time: the types already hold it, and this sits on the send path (tests use `validateEvent`).
@@ -197,33 +80,3 @@ export const parleyEvent = <T extends ParleyEventType>(type: T, detail: ParleyEv
   type,
   detail,
 });
-
-export class InvalidEventError extends Error {
-  constructor(
-    message: string,
-    readonly issues: readonly { path: PropertyKey[]; message: string }[] = [],
-  ) {
-    super(message);
-    this.name = 'InvalidEventError';
-  }
-}
-
-const isEventType = (type: string): type is ParleyEventType => Object.hasOwn(eventSchemas, type);
-
-/** Checks an event against the catalogue: returns it parsed, or throws InvalidEventError naming each issue. */
-export const validateEvent = (event: { type: string; detail: unknown }): ParleyEvent => {
-  if (!isEventType(event.type)) throw new InvalidEventError(`Unknown event type '${event.type}'`);
-  const result = eventSchemas[event.type].safeParse(event.detail);
-  if (!result.success) {
-    const issues = result.error.issues.map((issue) => ({
-      path: issue.path,
-      // Mini loads no locale: name the unknown fields, as the request schemas' details do.
-      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-    }));
-    throw new InvalidEventError(
-      `Invalid ${event.type}: ${issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-      issues,
-    );
-  }
-  return { type: event.type, detail: result.data } as ParleyEvent;
-};

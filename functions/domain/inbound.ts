@@ -3,6 +3,7 @@
  * `InboundMessage`; this module applies the rules of section 7 in order, whatever the channel, and answers on the
  * channel the message came in on through the one outbound path.
  */
+import { consentChangedEvent, recordConsent } from './consent.ts';
 import { ProviderUnavailableError, RetriesExhaustedError } from './errors.ts';
 import { parleyEvent } from './events.ts';
 import { newMessageId, newTimelineId } from './ids.ts';
@@ -11,6 +12,7 @@ import type {
   Channel,
   ConsentRecord,
   Customer,
+  IgnoredReason,
   InboundEffect,
   Message,
   MessageClaim,
@@ -29,7 +31,7 @@ import type {
 } from './ports.ts';
 import { hintFor, matchPrompt, type PromptMatch, whichQuestion } from './prompt-matcher.ts';
 import { renderTemplate } from './templates.ts';
-import { cutText } from './text.ts';
+import { cutText, replySubjectOf } from './text.ts';
 
 /** A customer's message on any channel with text in, as its channel adapter reads it. */
 export interface InboundMessage {
@@ -47,6 +49,20 @@ export interface InboundMessage {
   /** The outbound message it answers, as the provider names it (`previousPublishedMessageId`, `In-Reply-To`). */
   answering?: { providerMessageId?: string; messageId?: string };
   receivedAt: string;
+  /**
+   * The text the rules read, when it is not the whole body: an email's rules read the first line of the reply
+   * (DESIGN section 12).
+   */
+  ruleText?: string;
+  /** An email's whole text as received, kept beside the trimmed reply in `body`. */
+  fullText?: string;
+  /** Where replies to this email go in its thread: `In-Reply-To` and `References` (ids without brackets). */
+  replyThread?: { inReplyTo: string; references: string[] };
+  /**
+   * Set by the channel adapter for a message that must never be acted on or answered (spam, a virus, failed DMARC,
+   * automatic mail): it is kept in the conversation and flagged for an agent.
+   */
+  untrusted?: Exclude<IgnoredReason, 'own_address' | 'wrong_sender'>;
 }
 
 export interface InboundDeps extends OutboundDeps {
@@ -115,11 +131,17 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
   const { tenant } = inbound;
   const now = deps.clock.now();
   const messageId = newMessageId(tenant.tenantId, `inbound:${inbound.inboundMessageId}`);
-  const ownAddress = isOwnAddress(inbound);
-  const classified = ownAddress ? undefined : classifyKeyword(inbound.body, inbound.subject);
+  const resolved = await resolveCustomer(deps, inbound);
+  // Mail that answers another customer's message from an address not theirs is kept with that customer, untouched.
+  const answeredFor = await customerAnsweredFor(deps, inbound, resolved.all);
+  const ignored: IgnoredReason | undefined = isOwnAddress(inbound)
+    ? 'own_address'
+    : (inbound.untrusted ?? (answeredFor ? 'wrong_sender' : undefined));
+  const classified = ignored ? undefined : classifyKeyword(ruleTextOf(inbound), inbound.subject);
 
-  // Consent before anything else: an opt-out must hold even if everything after it fails. It is per address, so
-  // it reaches every customer of a shared number; and it follows the newest keyword, so a late one changes nothing.
+  // Consent before anything else is written: an opt-out must hold even if everything after it fails. It is per
+  // address, so it reaches every customer of a shared number; and it follows the newest keyword, so a late one
+  // changes nothing.
   let consent: { record: ConsentRecord; newest: boolean } | undefined;
   if (classified?.kind === 'opt_out' || classified?.kind === 'opt_in') {
     const record: ConsentRecord = {
@@ -127,17 +149,17 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
       at: inbound.receivedAt,
       keyword: classified.keyword,
     };
-    const newest = await deps.customers.setAddressConsent(tenant.tenantId, inbound.channel, inbound.from, record);
+    const newest = await recordConsent(deps.customers, {
+      tenantId: tenant.tenantId,
+      channel: inbound.channel,
+      address: inbound.from,
+      record,
+      customerIds: resolved.all,
+    });
     consent = { record, newest };
   }
 
-  const resolved = await resolveCustomer(deps, inbound);
-  const customerId = resolved.customerId ?? unknownSenderId(inbound.channel, inbound.from);
-  if (consent?.newest) {
-    for (const id of resolved.all) {
-      await deps.customers.setCustomerConsent(tenant.tenantId, id, inbound.channel, consent.record);
-    }
-  }
+  const customerId = answeredFor ?? resolved.customerId ?? unknownSenderId(inbound.channel, inbound.from);
 
   let claim: MessageClaim = {
     tenantId: tenant.tenantId,
@@ -163,7 +185,14 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
 
   const decision = classified
     ? await decideAndRecord(deps, inbound, claim.customerId, messageId, classified, consent, !resolved.customerId)
-    : { effect: { type: 'ignored', reason: 'own_address' } as const, replies: [], events: [], customer: undefined };
+    : {
+        effect: { type: 'ignored', reason: ignored ?? 'own_address' } as const,
+        replies: [],
+        events: [],
+        customer: undefined,
+        // A loop is not worth an agent's time; mail that could not be trusted is.
+        ...(ignored !== 'own_address' && { attention: 'free_text' as const }),
+      };
 
   if ('escalation' in decision && decision.escalation) {
     const escalated = await deps.escalate({
@@ -181,9 +210,10 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
   const replies = await sendReplies(deps, inbound, claim.customerId, messageId, decision.replies);
   if ('attention' in decision && decision.attention) {
     // Summaries, not bodies, on the attention list (DESIGN section 8: 160 characters).
+    const summary = ignored ? `Not acted on (${ignored.replace('_', ' ')}): ${inbound.body}` : inbound.body;
     await deps.attention.raise(tenant.tenantId, claim.customerId, decision.attention, {
       at: inbound.receivedAt,
-      summary: cutText(inbound.body, 160),
+      summary: cutText(summary, 160),
     });
   }
   await deps.events.publish(decision.events);
@@ -198,6 +228,7 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
     to: inbound.to,
     from: inbound.from,
     body: inbound.body,
+    ...(inbound.fullText !== undefined && { fullText: inbound.fullText }),
     ...(inbound.subject !== undefined && { subject: inbound.subject }),
     status: 'received',
     statusHistory: [{ status: 'received', at: inbound.receivedAt }],
@@ -211,6 +242,26 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
     for (const message of [stored, ...replies]) await deps.pushToChat(decision.customer, message);
   }
   return { status: 'processed', messageId, customerId: claim.customerId, effect: decision.effect };
+};
+
+/** What the rules read: the first line of an email's reply, the whole of anything else. */
+const ruleTextOf = (inbound: InboundMessage) => inbound.ruleText ?? inbound.body;
+
+/**
+ * The customer whose message this one answers, when the sender's address is not theirs (DESIGN section 12: mail
+ * From an address that is not the customer's on file is never acted on). One read, only for messages that name
+ * what they answer by Parley's own id (an email's signed reply token).
+ */
+const customerAnsweredFor = async (
+  deps: InboundDeps,
+  inbound: InboundMessage,
+  addressCustomers: string[],
+): Promise<string | undefined> => {
+  const messageId = inbound.answering?.messageId;
+  if (messageId === undefined) return undefined;
+  const claim = await deps.messages.getClaim(inbound.tenant.tenantId, messageId);
+  if (!claim || addressCustomers.includes(claim.customerId)) return undefined;
+  return claim.customerId;
 };
 
 /** A message from the tenant's own number or address is a loop: stored, never acted on, never answered. */
@@ -257,7 +308,7 @@ const chooseCustomer = async (
       if (named) return customer.customerId;
     }
   }
-  const classified = classifyKeyword(inbound.body);
+  const classified = classifyKeyword(ruleTextOf(inbound));
   if (classified.kind === 'reply') {
     const now = deps.clock.now();
     const fits = customers.filter((customer) => {
@@ -395,7 +446,7 @@ const promptEvent = (context: RuleContext, prompt: OpenPrompt) => ({
   ...detail(context),
   promptMessageId: prompt.messageId,
   ...(prompt.reference !== undefined && { reference: prompt.reference }),
-  raw: context.inbound.body,
+  raw: ruleTextOf(context.inbound),
   channel: context.inbound.channel,
 });
 
@@ -421,12 +472,7 @@ const consentRule = (context: RuleContext): Decision | undefined => {
           : `${name}: you are subscribed again. Reply HELP for help, STOP to opt out.`,
       },
     ],
-    events: [
-      parleyEvent(
-        'consent.changed',
-        detail(context, { channel: inbound.channel, status: record.status, keyword: classified.keyword }),
-      ),
-    ],
+    events: [consentChangedEvent({ ...detail(context), channel: inbound.channel, record })],
   };
 };
 
@@ -463,7 +509,7 @@ const promptRule = (context: RuleContext): Decision | undefined => {
           answers: {
             [match.prompt.messageId]: {
               answer: match.answer,
-              raw: inbound.body,
+              raw: ruleTextOf(inbound),
               at: inbound.receivedAt,
               channel: inbound.channel,
               messageId: context.messageId,
@@ -520,7 +566,7 @@ const promptRule = (context: RuleContext): Decision | undefined => {
             askedAt: inbound.receivedAt,
           },
         },
-        replies: [{ body: whichQuestion(name, cutText(inbound.body.trim(), 20), match.candidates) }],
+        replies: [{ body: whichQuestion(name, cutText(ruleTextOf(inbound).trim(), 20), match.candidates) }],
         events: [],
       };
     case 'hint':
@@ -546,7 +592,7 @@ const keywordRule = (context: RuleContext): Decision | undefined => {
     effect: { type: 'keyword', keyword },
     replies: context.keywordReply === undefined ? [] : [{ body: context.keywordReply }],
     events: [
-      parleyEvent('keyword.received', detail(context, { keyword, raw: inbound.body, channel: inbound.channel })),
+      parleyEvent('keyword.received', detail(context, { keyword, raw: ruleTextOf(inbound), channel: inbound.channel })),
     ],
   };
 };
@@ -666,6 +712,7 @@ const sendReplies = async (
       from: inbound.channel === 'sms' ? tenant.smsNumber : (tenant.emailFrom ?? inbound.to),
       body: reply.body,
       ...(inbound.channel === 'email' && { subject: replySubject(inbound) }),
+      ...(inbound.channel === 'email' && inbound.replyThread && { emailThread: inbound.replyThread }),
       status: 'sending',
       statusHistory: [],
       origin: 'reply',
@@ -695,6 +742,7 @@ const sendReplies = async (
 };
 
 const replySubject = (inbound: InboundMessage) => {
-  const subject = inbound.subject?.trim() || inbound.tenant.name;
-  return /^re:/i.test(subject) ? subject : `Re: ${subject}`;
+  // A received subject may hold tabs or breaks (folded, or repaired text); a header value may not.
+  const subject = inbound.subject?.replace(/[\p{Cc}\u2028\u2029\s]+/gu, ' ').trim() || inbound.tenant.name;
+  return replySubjectOf(subject);
 };

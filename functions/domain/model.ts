@@ -56,6 +56,16 @@ export interface ConsentRecord {
   status: 'opted_in' | 'opted_out';
   at: string;
   keyword?: string;
+  /** Why it changed when no keyword says it (email: a one-click unsubscribe, a complaint, a permanent bounce). */
+  reason?: 'unsubscribe' | 'complaint' | 'bounce';
+}
+
+/** Where an email reply goes in the customer's thread: the ids of the mail answered and of its thread. */
+export interface EmailThread {
+  /** The `Message-ID` of the mail answered (with or without angle brackets). */
+  inReplyTo: string;
+  /** Its thread, oldest first, ending with `inReplyTo`. */
+  references: string[];
 }
 
 export interface CustomerPreferences {
@@ -134,8 +144,15 @@ export type InboundEffect =
   | { type: 'prompt_hint'; promptMessageId: string }
   | { type: 'keyword'; keyword: string }
   | { type: 'free_text' }
-  /** Never acted on or answered: a message from the tenant's own number or address (a loop). */
-  | { type: 'ignored'; reason: 'own_address' };
+  /**
+   * Never acted on or answered: a message from the tenant's own number or address (a loop), or mail Parley must not
+   * trust or answer (DESIGN section 12), which is kept and flagged for an agent.
+   */
+  | { type: 'ignored'; reason: IgnoredReason };
+
+/** Why an inbound message was kept but never acted on or answered. */
+export const ignoredReasons = ['own_address', 'spam', 'virus', 'dmarc_fail', 'automatic', 'wrong_sender'] as const;
+export type IgnoredReason = (typeof ignoredReasons)[number];
 
 export interface Template {
   name: string;
@@ -200,12 +217,16 @@ export interface Message {
   providerMessageId?: string;
   failure?: { code: ErrorCode | string; reason: string };
   fallbackReason?: string;
+  /** Inbound email only: the whole text as received (`body` is the reply without quoted history or signature). */
+  fullText?: string;
   /** Inbound only: what the message did. */
   effect?: InboundEffect;
   /** Inbound only: the provider's id of the inbound message. */
   inboundMessageId?: string;
   /** Outbound auto-replies: the inbound message they answer. */
   inReplyTo?: string;
+  /** Outbound email answering a customer's email: sent threaded (`In-Reply-To`, `References`, `Re:` subject). */
+  emailThread?: EmailThread;
   /** Outbound: who wrote it (a backend's send, an agent, or Parley answering the customer). */
   origin?: 'send' | 'agent' | 'reply';
   createdAt: string;

@@ -7,8 +7,9 @@
 import { ParleyError, ProviderOutcomeUnknownError, ProviderRejectedError, ProviderUnavailableError } from './errors.ts';
 import { type FailureReason, parleyEvent } from './events.ts';
 import type { Customer, Message, StoredResponse } from './model.ts';
-import type { Clock, EmailSender, EventPublisher, MessageStore, SmsSender } from './ports.ts';
+import type { Clock, EmailSender, EventPublisher, MessageStore, SmsSender, UnsubscribeLinks } from './ports.ts';
 import { countSegments } from './segments.ts';
+import { hasControlCharacters, replySubjectOf } from './text.ts';
 
 export interface ChannelSenders {
   sms: SmsSender;
@@ -23,6 +24,8 @@ export interface OutboundDeps {
   sleep(ms: number): Promise<void>;
   /** The Reply-To address of an email, carrying a signed token naming the message. */
   replyAddress(tenantId: string, messageId: string): string;
+  /** The `List-Unsubscribe` targets of an email to `address`, signed for the tenant (DESIGN section 12). */
+  unsubscribeLinks(tenantId: string, address: string, messageId: string): UnsubscribeLinks;
   maxSmsSegments: number;
   /** Provider calls refused provably (throttling, 503, no connection) are tried again this often, with backoff. */
   providerAttempts?: number;
@@ -77,6 +80,10 @@ const refusal = (deps: OutboundDeps, message: Message, customer: Customer | unde
   for (const text of [message.body, message.subject ?? '', message.html ?? '']) {
     if (loneSurrogate.test(text)) return new ParleyError('invalid_request', 'The text is not well-formed Unicode');
   }
+  // The subject becomes a header: a line break there could start a header of its own.
+  if (message.subject !== undefined && hasControlCharacters(message.subject, { oneLine: true })) {
+    return new ParleyError('invalid_request', 'The email subject must be one line, without control characters');
+  }
   if (message.channel === 'sms') {
     // A send counted its segments already, before its claim; everything else is counted here.
     const segments =
@@ -120,6 +127,8 @@ const callProvider = async (deps: OutboundDeps, message: Message): Promise<{ pro
         subject: message.subject ?? '',
         text: message.body,
         ...(message.html !== undefined && { html: message.html }),
+        unsubscribe: deps.unsubscribeLinks(message.tenantId, message.to, message.messageId),
+        ...(message.emailThread !== undefined && { thread: message.emailThread }),
         messageId: message.messageId,
         tenantId: message.tenantId,
       });
@@ -144,6 +153,8 @@ const failureReason = (error: ParleyError): FailureReason => {
  */
 export const deliver = async (deps: OutboundDeps, draft: Message, options: DeliverOptions = {}): Promise<Delivered> => {
   const message: Message = { ...draft, statusHistory: [...draft.statusHistory] };
+  // A reply in an email thread says so in its subject, once; the stored message shows the subject that went.
+  if (message.channel === 'email' && message.emailThread) message.subject = replySubjectOf(message.subject ?? '');
   const refused = refusal(deps, message, options.customer, options.ignoreConsent === true);
   if (refused && !options.recordRefusals) throw refused;
 

@@ -8,6 +8,7 @@ import type {
   ConsentRecord,
   Customer,
   CustomerPreferences,
+  EmailThread,
   Message,
   MessageClaim,
   OpenPrompt,
@@ -153,6 +154,14 @@ export interface SmsSender {
   }>;
 }
 
+/** An email's `List-Unsubscribe` targets (RFC 2369, RFC 8058): both opt the address out of email for the tenant. */
+export interface UnsubscribeLinks {
+  /** `unsubscribe+<token>@<reply domain>`: absent when it would not fit a 64-character local part. */
+  mailto?: string;
+  /** The one-click URL, `https://<api>/v1/unsubscribe/<token>`, POSTed `List-Unsubscribe=One-Click`. */
+  url?: string;
+}
+
 export interface EmailSender {
   sendEmail(
     input: OutboundIds & {
@@ -162,6 +171,9 @@ export interface EmailSender {
       subject: string;
       text: string;
       html?: string;
+      unsubscribe?: UnsubscribeLinks;
+      /** A reply to a customer's email goes out in its thread, its subject `Re: ` once. */
+      thread?: EmailThread;
     },
   ): Promise<{ providerMessageId: string }>;
 }
@@ -308,10 +320,4 @@ export interface ChatStore {
 /** Pushes a frame to a WebSocket connection; 'gone' when the connection no longer exists. */
 export interface ConnectionPusher {
   push(connectionId: string, frame: unknown): Promise<'ok' | 'gone'>;
-}
-
-/** What the conversation code reads and writes besides the stores above: the customer, the timeline, messages. */
-export interface EscalationStore
-  extends Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'> {
-  getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
 }

@@ -1,4 +1,4 @@
-import { SegmentedMessage } from 'sms-segments-calculator';
+import { loadOnFirstUse } from '../lazy-packages.ts';
 
 export interface SmsSegments {
   encoding: 'GSM-7' | 'UCS-2';
@@ -19,7 +19,8 @@ export const countSegments = (body: string): SmsSegments => {
     const characters = body.length;
     return { encoding: 'GSM-7', segments: characters <= 160 ? 1 : Math.ceil(characters / 153), characters };
   }
-  const message = new SegmentedMessage(body, 'auto');
+  // Loaded on the first such text, not at init (functions/lazy-packages.ts).
+  const message = new (loadOnFirstUse('sms-segments-calculator').SegmentedMessage)(body, 'auto');
   return {
     encoding: message.encodingName === 'GSM-7' ? 'GSM-7' : 'UCS-2',
     segments: message.segmentsCount,

@@ -89,6 +89,35 @@ export const templateVariables = (text: string): string[] => [
   ...new Set(Array.from(text.matchAll(placeholder), (m) => m[1] as string)),
 ];
 
+interface ParsedTemplate {
+  readonly parts: readonly TemplatePart[];
+  /** The variables, each once, in order of first use. */
+  readonly names: readonly string[];
+}
+
+/**
+ * Template texts parsed lately, oldest first: a container renders its tenants' few templates over and over (they
+ * are cached as loaded), so each text is parsed once. Only texts of up to `maxParsedLength` code units (every SMS,
+ * most subjects and short emails) are kept, so the cache stays within a few MB; longer ones, and texts that do not
+ * parse, are parsed on every render, as all were before.
+ */
+const parsedTemplates = new Map<string, ParsedTemplate>();
+const maxParsedTemplates = 100;
+const maxParsedLength = 8192;
+
+const parsedTemplate = (text: string): ParsedTemplate => {
+  const known = parsedTemplates.get(text);
+  if (known) return known;
+  const parts = parseTemplate(text);
+  const parsed = { parts, names: [...new Set(parts.flatMap((part) => ('variable' in part ? [part.variable] : [])))] };
+  if (text.length > maxParsedLength) return parsed;
+  if (parsedTemplates.size >= maxParsedTemplates) {
+    parsedTemplates.delete(parsedTemplates.keys().next().value as string);
+  }
+  parsedTemplates.set(text, parsed);
+  return parsed;
+};
+
 export interface RenderOptions {
   /** HTML-escape the values (the email's HTML part). */
   html?: boolean;
@@ -108,15 +137,15 @@ export interface RenderOptions {
  * checked) is an `invalid_request` at `options.path` (default `template`): it is never sent with a stray `{{`.
  */
 export const renderTemplate = (text: string, data: TemplateData, options: RenderOptions = {}): string => {
-  let parts: TemplatePart[];
+  let parsed: ParsedTemplate;
   try {
-    parts = parseTemplate(text);
+    parsed = parsedTemplate(text);
   } catch (error) {
     if (!(error instanceof TemplateSyntaxError)) throw error;
     const message = options.field === undefined ? error.message : `${options.field}: ${error.message}`;
     throw new InvalidRequestError('The template does not parse', [{ path: options.path ?? 'template', message }]);
   }
-  const names = [...new Set(parts.flatMap((part) => ('variable' in part ? [part.variable] : [])))];
+  const { parts, names } = parsed;
   const missing = names.filter((name) => !Object.hasOwn(data, name));
   if (missing.length > 0) {
     throw new InvalidRequestError(

@@ -66,12 +66,24 @@ const graphemeSegmenter = (): Intl.Segmenter | undefined => {
   return graphemes;
 };
 
+/** Printable ASCII, TAB and LF: every code unit is a grapheme cluster of its own (CR is not: CR LF is one cluster). */
+const singleUnitClusters = /^[\t\n\x20-\x7e]*$/;
+
+/**
+ * Whether there is a grapheme cluster boundary before a code unit depends on what precedes it and on the one code
+ * point after it (UAX #29): two code units past `budget` settle every boundary within it, and 16 leave a margin.
+ * Segmenting all of a long body (ICU copies the whole string) to keep its first 60 characters is not needed.
+ */
+const segmentedLength = (budget: number): number => budget + 16;
+
 /** The longest end (in code units, ≤ budget) of a prefix of `text` that ends on a grapheme cluster boundary. */
 const cutPoint = (text: string, budget: number): number => {
+  // The usual case, plain text: the code units up to the cut, and the one after it, are each a whole cluster.
+  if (text.length > budget && singleUnitClusters.test(text.slice(0, budget + 1))) return budget;
   const segmenter = graphemeSegmenter();
   let end = 0;
   if (segmenter) {
-    for (const { index, segment } of segmenter.segment(text)) {
+    for (const { index, segment } of segmenter.segment(text.slice(0, segmentedLength(budget)))) {
       if (index + segment.length > budget) break;
       end = index + segment.length;
     }
@@ -101,4 +113,10 @@ export const cutText = (text: string, maxChars: number, ellipsis = '...'): strin
   if (whole.length <= maxChars) return whole;
   const marker = ellipsis.length <= maxChars ? toWellFormedText(ellipsis) : '';
   return whole.slice(0, cutPoint(whole, maxChars - marker.length)) + marker;
+};
+
+/** The subject of a reply: `Re: ` once, however often the thread went back and forth (never `Re: Re:`). */
+export const replySubjectOf = (subject: string): string => {
+  const trimmed = subject.trim();
+  return /^re\s*:/i.test(trimmed) ? trimmed : `Re: ${trimmed}`;
 };

@@ -28,3 +28,71 @@ export const verifyReplyToken = (
   if (!equalInConstantTime(signature, sign(secret, 'reply', `${tenantId}\n${body}`, 16))) return undefined;
   return { tenantId, messageId: `msg_${body.toUpperCase()}` };
 };
+
+/**
+ * Unsubscribe tokens (DESIGN section 12): in a `List-Unsubscribe` mailto local part (`unsubscribe+<token>`, the whole
+ * local part at most 64 characters, read case-insensitively) and in the one-click URL path. Two forms, both signed
+ * for the tenant:
+ * - the address itself, `<tenantId>.<local>=<domain>.<signature>`, when it is made of characters a local part and a
+ *   URL path both take as they are (lower-case letters, digits, `.`, `_`, `+`, `-`);
+ * - Parley's message id, `<tenantId>.<message id body><signature>` (fixed widths, no separator: every character
+ *   counts), whose stored message names the address, for an address too long or unusual for the first.
+ */
+export type UnsubscribeTarget = { tenantId: string; address: string } | { tenantId: string; messageId: string };
+
+const unsubscribePurpose = 'unsubscribe';
+const signatureLength = 16;
+const messageBodyLength = 26;
+const tenantPart = /^[a-z0-9][a-z0-9-]*$/;
+const addressPart = /^([a-z0-9._+-]+)=([a-z0-9.-]+)$/;
+const messagePart = new RegExp(`^[0-9a-z]{${messageBodyLength + signatureLength}}$`);
+
+const signUnsubscribe = (secret: string, tenantId: string, kind: 'address' | 'message', value: string) =>
+  sign(secret, unsubscribePurpose, `${kind}\n${tenantId}\n${value}`, signatureLength);
+
+/** The address as the address form carries it (`@` as `=`), or undefined when that form cannot carry it. */
+const addressForm = (address: string): string | undefined => {
+  const lower = address.toLowerCase();
+  const at = lower.lastIndexOf('@');
+  const form = `${lower.slice(0, at)}=${lower.slice(at + 1)}`;
+  return at > 0 && addressPart.test(form) ? form : undefined;
+};
+
+/** Signs the address itself; undefined when the address cannot be carried as it is (use the message id instead). */
+export const createAddressUnsubscribeToken = (
+  secret: string,
+  tenantId: string,
+  address: string,
+): string | undefined => {
+  const form = addressForm(address);
+  if (form === undefined) return undefined;
+  return `${tenantId}.${form}.${signUnsubscribe(secret, tenantId, 'address', form.replace('=', '@'))}`;
+};
+
+/** Signs Parley's message id: the address is read from the message when the token is used. */
+export const createMessageUnsubscribeToken = (secret: string, tenantId: string, messageId: string): string => {
+  const body = messageId.replace(/^msg_/, '').toLowerCase();
+  return `${tenantId}.${body}${signUnsubscribe(secret, tenantId, 'message', body)}`;
+};
+
+/** What a genuine unsubscribe token names; undefined for anything else (a changed, foreign or malformed token). */
+export const verifyUnsubscribeToken = (secret: string, token: string): UnsubscribeTarget | undefined => {
+  const lower = token.toLowerCase();
+  const dot = lower.indexOf('.');
+  const tenantId = lower.slice(0, dot);
+  const rest = lower.slice(dot + 1);
+  if (dot < 1 || !tenantPart.test(tenantId)) return undefined;
+  if (messagePart.test(rest)) {
+    const body = rest.slice(0, messageBodyLength);
+    const signature = rest.slice(messageBodyLength);
+    if (!equalInConstantTime(signature, signUnsubscribe(secret, tenantId, 'message', body))) return undefined;
+    return { tenantId, messageId: `msg_${body.toUpperCase()}` };
+  }
+  const lastDot = rest.lastIndexOf('.');
+  const form = rest.slice(0, lastDot);
+  const signature = rest.slice(lastDot + 1);
+  if (lastDot < 0 || signature.length !== signatureLength || !addressPart.test(form)) return undefined;
+  const address = form.replace('=', '@');
+  if (!equalInConstantTime(signature, signUnsubscribe(secret, tenantId, 'address', address))) return undefined;
+  return { tenantId, address };
+};

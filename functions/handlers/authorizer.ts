@@ -1,13 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { requireEnv } from '../config/env.ts';
 import { authenticate } from '../domain/api-keys.ts';
 import type { AuthorizerContext } from './http/http-handler.ts';
 import { logger } from './http/observability.ts';
 
-const store = new DynamoStore(requireEnv('PARLEY_TABLE_NAME'));
+const tenants = new DynamoTenantStore(requireEnv('PARLEY_TABLE_NAME'));
 
 /**
  * HTTP API Lambda authorizer (simple responses). API Gateway caches the answer per Authorization header, so a
@@ -17,7 +17,7 @@ export const authorize = async (
   event: Pick<APIGatewayRequestAuthorizerEventV2, 'headers'>,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> => {
   const authorization = event.headers?.authorization ?? event.headers?.Authorization;
-  const principal = await authenticate(authorization, (keyId) => store.getApiKey(keyId));
+  const principal = await authenticate(authorization, (keyId) => tenants.getApiKey(keyId));
   if (!principal) {
     logger.info('api key refused');
     return { isAuthorized: false, context: { tenantId: '', keyId: '', scopes: '' } };

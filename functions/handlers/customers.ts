@@ -1,4 +1,6 @@
+import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
 import { putCustomerRequestSchema } from '../domain/contact-schemas.ts';
 import { type CustomerDeps, conversationView, getCustomerProfile, putCustomer } from '../domain/customers.ts';
@@ -7,8 +9,13 @@ import { conversationQuerySchema, customerIdSchema, parseWith } from '../domain/
 import { type HttpRequest, json, requirePrincipal } from './http/http-handler.ts';
 import { type Route, readPage, routedHandler } from './http/router.ts';
 
-const store = new DynamoStore(requireEnv('PARLEY_TABLE_NAME'));
-const deps: CustomerDeps = { customers: store, messages: store, clock: systemClock };
+const tableName = requireEnv('PARLEY_TABLE_NAME');
+const db = createDocumentClient();
+const deps: CustomerDeps = {
+  customers: new DynamoStore(tableName, db),
+  messages: new DynamoMessageStore(tableName, db),
+  clock: systemClock,
+};
 
 const customerIdOf = (request: HttpRequest): string =>
   parseWith(customerIdSchema, request.event.pathParameters?.customerId ?? '', 'customerId');

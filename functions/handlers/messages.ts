@@ -1,18 +1,23 @@
+import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
 import { messageView } from '../domain/customers.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
-const store = new DynamoStore(requireEnv('PARLEY_TABLE_NAME'));
+const tableName = requireEnv('PARLEY_TABLE_NAME');
+const db = createDocumentClient();
+const messages = new DynamoMessageStore(tableName, db);
+const customers = new DynamoStore(tableName, db);
 
 const getMessage = async (request: HttpRequest) => {
   const { tenantId } = requirePrincipal(request);
   const messageId = request.event.pathParameters?.messageId ?? '';
   // Keys are tenant-scoped: another tenant's message id simply is not found.
-  const message = /^msg_[0-9A-Z]{26}$/.test(messageId) ? await store.getMessage(tenantId, messageId) : undefined;
+  const message = /^msg_[0-9A-Z]{26}$/.test(messageId) ? await messages.getMessage(tenantId, messageId) : undefined;
   if (!message) throw new NotFoundError('Message');
-  const customer = message.prompt ? await store.getCustomer(tenantId, message.customerId) : undefined;
+  const customer = message.prompt ? await customers.getCustomer(tenantId, message.customerId) : undefined;
   return json(200, messageView(message, customer));
 };
 

@@ -1,7 +1,11 @@
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
 import { DynamoChatStore } from '../adapters/dynamo/chat-store.ts';
+import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
+import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
+import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
@@ -15,6 +19,7 @@ import type { Template, Tenant } from '../domain/model.ts';
 import { idempotencyKeySchema, parseWith } from '../domain/schemas.ts';
 import { type SendDeps, sendMessage } from '../domain/send-message.ts';
 import { createReplyToken } from '../domain/tokens.ts';
+import { unsubscribeLinks } from '../domain/unsubscribe.ts';
 import { createEventPublisher } from './http/events.ts';
 import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 import { logger, metrics } from './http/observability.ts';
@@ -29,20 +34,27 @@ const config = {
 };
 const tokenSecret = await loadTokenSecret();
 const wsCallbackUrl = optionalEnv('PARLEY_WS_CALLBACK_URL');
+// The API's own URL, for one-click unsubscribe links: read off the request, as this function is part of that API.
+const configuredPublicUrl = optionalEnv('PARLEY_PUBLIC_URL');
+let publicUrlFromEvent: string | undefined;
 
-const store = new DynamoStore(config.tableName);
+// One document client for every store of the table.
+const db = createDocumentClient();
+const tenantStore = new DynamoTenantStore(config.tableName, db);
+const templateStore = new DynamoTemplateStore(config.tableName, db);
 const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
 
 // One pusher per container: a push must not build an SDK client. A stale connection is ended on the chat store.
 const pusher = wsCallbackUrl ? new ApiGatewayPusher(() => wsCallbackUrl) : undefined;
-const chats = new DynamoChatStore(config.tableName);
-const attention = new DynamoAttentionStore(config.tableName);
+const chats = new DynamoChatStore(config.tableName, db);
+const attention = new DynamoAttentionStore(config.tableName, db);
 
 const deps: SendDeps = {
-  getTemplate: (tenantId, name) => templates.get(`${tenantId}/${name}`, () => store.getTemplate(tenantId, name)),
-  customers: store,
-  messages: store,
+  getTemplate: (tenantId, name) =>
+    templates.get(`${tenantId}/${name}`, () => templateStore.getTemplate(tenantId, name)),
+  customers: new DynamoStore(config.tableName, db),
+  messages: new DynamoMessageStore(config.tableName, db),
   senders: { sms: new SnsSmsSender(), email: new SesEmailSender(config.sesConfigurationSet) },
   events: createEventPublisher({
     eventBusName: config.eventBusName,
@@ -51,6 +63,13 @@ const deps: SendDeps = {
   clock: { now: () => Date.now() },
   replyAddress: (tenantId, messageId) =>
     `reply+${createReplyToken(tokenSecret, tenantId, messageId)}@${config.replyDomain}`,
+  unsubscribeLinks: (tenantId, address, messageId) =>
+    unsubscribeLinks(
+      { tokenSecret, replyDomain: config.replyDomain, publicUrl: configuredPublicUrl ?? publicUrlFromEvent },
+      tenantId,
+      address,
+      messageId,
+    ),
   maxSmsSegments: config.maxSmsSegments,
   claimLeaseMs: 30_000,
   // A duplicate waits at most about 3 s for the first attempt, well inside the function's timeout, then gets a 429.
@@ -66,11 +85,13 @@ const deps: SendDeps = {
 
 const send = async (request: HttpRequest) => {
   const { tenantId } = requirePrincipal(request);
+  const domainName = request.event.requestContext.domainName;
+  if (domainName) publicUrlFromEvent = `https://${domainName}`;
   const rawKey = request.header('idempotency-key');
   const idempotencyKey =
     rawKey === undefined ? undefined : parseWith(idempotencyKeySchema, rawKey, 'headers.Idempotency-Key');
   const body = parseWith(sendMessageRequestSchema, request.body ?? {});
-  const tenant = await tenants.get(tenantId, () => store.getTenant(tenantId));
+  const tenant = await tenants.get(tenantId, () => tenantStore.getTenant(tenantId));
   if (!tenant) throw new NotFoundError('Tenant');
 
   const result = await sendMessage(deps, tenant, body, idempotencyKey);

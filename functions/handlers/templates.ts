@@ -1,11 +1,11 @@
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
 import { requireEnv } from '../config/env.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Template } from '../domain/model.ts';
 import { parseWith, putTemplateRequestSchema, templateNameSchema } from '../domain/schemas.ts';
 import { type HttpRequest, type HttpResult, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
-const store = new DynamoStore(requireEnv('PARLEY_TABLE_NAME'));
+const store = new DynamoTemplateStore(requireEnv('PARLEY_TABLE_NAME'));
 
 const nameOf = (request: HttpRequest): string =>
   parseWith(templateNameSchema, request.event.pathParameters?.name ?? '', 'name');

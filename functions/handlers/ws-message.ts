@@ -1,10 +1,17 @@
+import {
+  ApiGatewayManagementApiClient,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { type ChatFrame, receiveChatFrame } from '../domain/escalation.ts';
 import { chatFrameSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { webSocketHandler } from './chat/websocket-event.ts';
 
-const escalation = createEscalation({ pusher: (endpoint) => new ApiGatewayPusher(endpoint) });
+// Most frames are answered with a push: the client is bundled, not loaded on the first push as elsewhere.
+const managementApi = { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand };
+const escalation = createEscalation({ pusher: (endpoint) => new ApiGatewayPusher(endpoint, () => managementApi) });
 
 /** The frame the page sent, or undefined when it is not JSON or not one Parley knows. */
 const parseFrame = (body: string | null | undefined): ChatFrame | undefined => {

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { localInboundEmailBucket } from '../handler-env.ts';
 import { readLimitedBody } from '../http-body.ts';
 import { answerEventBridge } from './eventbridge.ts';
 import {
@@ -16,6 +17,7 @@ import {
 } from './faults.ts';
 import { Journal } from './journal.ts';
 import { QueryError, queryErrorResponse } from './query-protocol.ts';
+import { createS3Edge, type S3Edge } from './s3.ts';
 import { answerQuery } from './sns-ses.ts';
 import { answerSqs, type DeadLetter } from './sqs.ts';
 
@@ -27,6 +29,8 @@ export interface OutboxEntry {
   subject?: string;
   html?: string;
   replyTo?: string[];
+  /** Email sent raw (`SendRawEmail`): every header as it went out, `Message-ID` and `Date` as SES sets them. */
+  headers?: Record<string, string>;
   configurationSet?: string;
   smsType?: string;
   providerMessageId: string;
@@ -72,6 +76,8 @@ export interface AwsEdges {
   connections: { setHandler(fn: ConnectionHandler | null, onDelete?: DisconnectHandler | null): void };
   /** Messages sent to SQS queues: the dead-letter queues. */
   deadLetters: { list(): DeadLetter[] };
+  /** The emulated S3 buckets (path-style object calls): received mail, as SES's receipt rule stores it. */
+  s3: Pick<S3Edge, 'get'>;
   close(): Promise<void>;
 }
 
@@ -85,8 +91,11 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** API Gateway: PostToConnection data is at most 128 KB, the WebSocket message limit. */
 const MAX_CONNECTION_DATA_BYTES = 128 * 1024;
 
+/** The buckets the emulated S3 has unless told otherwise: the one the local inbound email path writes to. */
+export const defaultBuckets = [localInboundEmailBucket];
+
 export async function startAwsEdges(
-  options: { port?: number; host?: string; dataDir?: string } = {},
+  options: { port?: number; host?: string; dataDir?: string; buckets?: readonly string[] } = {},
 ): Promise<AwsEdges> {
   const host = options.host ?? '127.0.0.1';
   // It accepts any credentials, so it must never be reachable from another machine.
@@ -97,6 +106,10 @@ export async function startAwsEdges(
   const events = new Journal<CapturedEvent>(options.dataDir, 'events.jsonl');
   const deadLetters = new Journal<DeadLetter>(options.dataDir, 'dead-letters.jsonl');
   const faults = new FaultTable();
+  const s3 = createS3Edge({
+    buckets: options.buckets ?? defaultBuckets,
+    ...(options.dataDir && { dataDir: options.dataDir }),
+  });
   let onPost: ConnectionHandler | null = null;
   let onDelete: DisconnectHandler | null = null;
   const messaging = { outbox, takeFault: (address: string) => faults.take(address) };
@@ -112,6 +125,10 @@ export async function startAwsEdges(
     // API Gateway Management API (restJson); any stage prefix before /@connections is accepted.
     const match = path === null ? null : /\/@connections\/([^/]+)$/.exec(path);
     const target = req.headers['x-amz-target'];
+    // S3 is the only REST service here without a target header: its object calls read their own bodies.
+    if (path !== null && !match && target === undefined && isS3Method(req.method)) {
+      return s3.answer(req, res, path, requestId);
+    }
     const read = await readLimitedBody(req, match ? MAX_CONNECTION_DATA_BYTES : MAX_BODY_BYTES);
     if (!read.ok) {
       if (read.reason === 'aborted') return;
@@ -146,7 +163,7 @@ export async function startAwsEdges(
     }
 
     if (req.method === 'POST') {
-      const answer = answerQuery(body.toString('utf8'), messaging, requestId);
+      const answer = await answerQuery(body.toString('utf8'), messaging, requestId);
       if (answer.drop) {
         // `ambiguous`: the message went out, and the caller never hears so (a reset after the request went).
         req.socket.destroy();
@@ -206,6 +223,7 @@ export async function startAwsEdges(
       },
     },
     deadLetters: { list: () => deadLetters.list() },
+    s3: { get: (bucket, key) => s3.get(bucket, key) },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -216,6 +234,9 @@ export async function startAwsEdges(
 }
 
 const SNS_XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
+
+const isS3Method = (method: string | undefined) =>
+  method === 'GET' || method === 'PUT' || method === 'HEAD' || method === 'DELETE';
 
 /** The request's path, or null when the target cannot be parsed. */
 function safePath(url: string | undefined): string | null {

@@ -1,5 +1,6 @@
-// SNS Publish (to a phone number) and SES v1 SendEmail, the two Query-protocol actions Parley uses.
+// SNS Publish (to a phone number) and SES v1 SendEmail and SendRawEmail, the Query-protocol actions Parley uses.
 import { randomUUID } from 'node:crypto';
+import PostalMime, { type Email } from 'postal-mime';
 import type { OutboxEntry } from './aws-edges.ts';
 import { addressKey, type SendFaultRule } from './faults.ts';
 import type { Journal } from './journal.ts';
@@ -45,7 +46,7 @@ export interface QueryAnswer {
 type Sent = { resultXml: string; fault?: SendFaultRule };
 
 /** Answers one Query-protocol request; never throws for bad input. */
-export function answerQuery(form: string, deps: MessagingDeps, requestId: string): QueryAnswer {
+export async function answerQuery(form: string, deps: MessagingDeps, requestId: string): Promise<QueryAnswer> {
   const params = new URLSearchParams(form);
   const action = params.get('Action');
   // Both services share the port, so the API version tells whose error dialect to speak.
@@ -53,6 +54,7 @@ export function answerQuery(form: string, deps: MessagingDeps, requestId: string
   try {
     if (action === 'Publish') return ok(SNS_XMLNS, action, publish(params, deps), requestId);
     if (action === 'SendEmail') return ok(SES_XMLNS, action, sendEmail(params, deps), requestId);
+    if (action === 'SendRawEmail') return ok(SES_XMLNS, action, await sendRawEmail(params, deps), requestId);
     if (action === null) throw new QueryError(400, 'MissingAction', 'The request must contain the parameter Action.');
     throw new QueryError(400, 'InvalidAction', `The action ${action} is not valid for this web service.`);
   } catch (err) {
@@ -138,8 +140,7 @@ function sendEmail(params: URLSearchParams, deps: MessagingDeps): Sent {
     reject: { code: 'MessageRejected', message: (to) => `Email address rejected: ${to}` },
   });
 
-  // SES gives one id per send; its shape is 16 hex digits (time-based), a UUID and a 6-digit suffix.
-  const messageId = `0100${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}-000000`;
+  const messageId = sesMessageId();
   const at = new Date().toISOString();
   for (const to of destinations) {
     deps.outbox.append(
@@ -151,6 +152,86 @@ function sendEmail(params: URLSearchParams, deps: MessagingDeps): Sent {
         body: text ?? html ?? '',
         html: html ?? undefined,
         replyTo: replyTo.length > 0 ? replyTo : undefined,
+        configurationSet: params.get('ConfigurationSetName') ?? undefined,
+        providerMessageId: messageId,
+        at,
+      }),
+    );
+  }
+  return { resultXml: `<MessageId>${xmlEscape(messageId)}</MessageId>`, ...(fault && { fault }) };
+}
+
+/** SES gives one id per send; its shape is 16 hex digits (time-based), a UUID and a 6-digit suffix. */
+function sesMessageId(): string {
+  return `0100${Date.now().toString(16).padStart(12, '0')}-${randomUUID()}-000000`;
+}
+
+/** The mailbox addresses of parsed address headers (groups flattened). */
+function addressesOf(list: Email['to']): string[] {
+  return (list ?? []).flatMap((entry) => (entry.group ? entry.group.map((m) => m.address) : [entry.address]));
+}
+
+/**
+ * SES v1 `SendRawEmail`: the whole MIME message, base64 in `RawMessage.Data`, recipients from `Destinations` or the
+ * headers. It is parsed (postal-mime, as a mail client would) into the outbox record `SendEmail` makes, plus the
+ * headers as they went out. SES replaces `Message-ID` and `Date` with its own, and so does this.
+ */
+async function sendRawEmail(params: URLSearchParams, deps: MessagingDeps): Promise<Sent> {
+  const data = params.get('RawMessage.Data');
+  if (!data) throw new QueryError(400, 'InvalidParameterValue', 'RawMessage.Data is required');
+  const raw = Buffer.from(data, 'base64');
+  if (raw.length > SES_MAX_MESSAGE_BYTES) {
+    throw new QueryError(
+      400,
+      'InvalidParameterValue',
+      `Message length is more than ${SES_MAX_MESSAGE_BYTES} bytes long: '${raw.length}'.`,
+    );
+  }
+  let mail: Email;
+  try {
+    mail = await PostalMime.parse(raw);
+  } catch {
+    throw new QueryError(400, 'InvalidParameterValue', 'Illegal header or body: the message is not valid MIME');
+  }
+  const fromHeader = mail.from?.group ? mail.from.group[0]?.address : mail.from?.address;
+  const source = params.get('Source') ?? fromHeader;
+  const listed = memberList(params, 'Destinations');
+  const destinations = listed.length > 0 ? listed : [mail.to, mail.cc, mail.bcc].flatMap(addressesOf);
+  if (!source || !fromHeader) throw new QueryError(400, 'InvalidParameterValue', 'Missing required header: From');
+  if (destinations.length === 0) throw new QueryError(400, 'InvalidParameterValue', 'Missing required header: To');
+  for (const address of [source, ...destinations]) {
+    if (!addressKey(address).includes('@'))
+      throw new QueryError(400, 'InvalidParameterValue', "Missing final '@domain'");
+  }
+  if (mail.text === undefined && mail.html === undefined) {
+    throw new QueryError(400, 'InvalidParameterValue', 'Message.Body is required');
+  }
+  const fault = faultBeforeSend(deps, destinations, {
+    throttle: 'Maximum sending rate exceeded.',
+    reject: { code: 'MessageRejected', message: (to) => `Email address rejected: ${to}` },
+  });
+
+  const messageId = sesMessageId();
+  const at = new Date().toISOString();
+  const headers: Record<string, string> = {};
+  for (const header of mail.headers) {
+    if (header.key === 'message-id' || header.key === 'date' || header.key === 'bcc') continue;
+    headers[header.originalKey] ??= header.value;
+  }
+  headers['Message-ID'] = `<${messageId}@email.amazonses.com>`;
+  headers.Date = new Date(at).toUTCString().replace('GMT', '+0000');
+  const replyTo = addressesOf(mail.replyTo);
+  for (const to of destinations) {
+    deps.outbox.append(
+      withoutUndefined({
+        channel: 'email',
+        to,
+        from: source,
+        subject: mail.subject ?? '',
+        body: mail.text ?? mail.html ?? '',
+        html: mail.html,
+        replyTo: replyTo.length > 0 ? replyTo : undefined,
+        headers,
         configurationSet: params.get('ConfigurationSetName') ?? undefined,
         providerMessageId: messageId,
         at,

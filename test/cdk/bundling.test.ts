@@ -1,10 +1,19 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientsWithoutEventStreams, functionBundling, neverLoadedOnLambda } from '../../lib/bundling.ts';
+import {
+  clientsWithoutEventStreams,
+  externalsFor,
+  functionBundling,
+  lazyPackageBuilds,
+  lazyPackageFile,
+  lazyPackageNames,
+  neverLoadedOnLambda,
+} from '../../lib/bundling.ts';
 import { packageRoot } from '../../lib/parley-function.ts';
 import { createGatewayApp, functionLogicalId, type HandlerName, handlerNames } from './gateway-app.ts';
 
@@ -63,28 +72,62 @@ describe('function bundles', () => {
       const clients = [...bundle.matchAll(/name:"(@aws-sdk\/client-[a-z0-9-]+)"/g)].map((match) => match[1]);
       for (const client of clients) expect(clientsWithoutEventStreams, `${name} bundles ${client}`).toContain(client);
     }
+    // The clients loaded on first use are built with the same modules left out.
+    for (const lazyPackage of lazyPackageNames.filter((lazyName) => lazyName.startsWith('@aws-sdk/client-'))) {
+      expect(clientsWithoutEventStreams).toContain(lazyPackage);
+    }
   });
 
   it('is byte for byte what esbuild builds from functionBundling, the options npm run bench builds with', async () => {
     for (const name of handlerNames) {
-      const { outputFiles } = await build({
+      const { outputFiles, metafile } = await build({
         ...functionBundling,
+        external: externalsFor(name),
         entryPoints: [join(packageRoot, 'functions', 'handlers', `${name}.ts`)],
         absWorkingDir: packageRoot,
         outfile: join(outdir, 'bench-like', name, 'index.mjs'),
         write: false,
+        metafile: true,
         logLevel: 'silent',
       });
       const cdk = readFileSync(join(assetDirOf(name), 'index.mjs'));
       expect(Buffer.from(outputFiles[0]?.contents ?? []).equals(cdk), name).toBe(true);
+      // The packages loaded on first use stay out of every bundle (a static import would pull them back in).
+      const inputs = Object.keys(metafile.inputs);
+      for (const lazyPackage of lazyPackageNames) {
+        expect(
+          inputs.filter((input) => input.includes(`node_modules/${lazyPackage}/`)),
+          `${name}: ${lazyPackage}`,
+        ).toEqual([]);
+      }
     }
+  });
+
+  it('ships the packages loaded on first use beside every bundle, as the bench builds them, where require finds them', async () => {
+    const builds = lazyPackageBuilds(join(outdir, 'bench-like-lazy'));
+    const built = await Promise.all(builds.map((options) => build({ ...options, write: false, logLevel: 'silent' })));
+    for (const name of handlerNames) {
+      const dir = assetDirOf(name);
+      const load = createRequire(join(dir, 'index.mjs'));
+      lazyPackageNames.forEach((lazyPackage, index) => {
+        const shipped = readFileSync(join(dir, lazyPackageFile(lazyPackage)));
+        const expected = Buffer.from(built[index]?.outputFiles?.[0]?.contents ?? []);
+        expect(shipped.equals(expected), `${name}: ${lazyPackage}`).toBe(true);
+        // What the function's `createRequire(import.meta.url)(name)` resolves to on Lambda, and it loads.
+        expect(load.resolve(lazyPackage), `${name}: ${lazyPackage}`).toBe(join(dir, lazyPackageFile(lazyPackage)));
+      });
+    }
+    const { parsePhoneNumberFromString } = createRequire(join(assetDirOf('send-message'), 'index.mjs'))(
+      'libphonenumber-js',
+    ) as typeof import('libphonenumber-js');
+    expect(parsePhoneNumberFromString('+12025550143')?.isValid()).toBe(true);
   });
 
   it('ships the chat page and the agent console beside the pages bundle, where PARLEY_PAGES_DIR points', () => {
     const dir = assetDirOf('pages');
     // The pages and the shared files they include (the page loader inlines those when it loads a page).
     const shipped = ['agent.html', 'chat.html', 'common.css', 'common.js'];
-    expect(readdirSync(dir).sort()).toEqual([...shipped, 'index.mjs']);
+    expect(readdirSync(dir).sort()).toEqual([...shipped, 'index.mjs', 'node_modules']);
     for (const page of shipped) {
       expect(readFileSync(join(dir, page), 'utf8'), page).toBe(readFileSync(join(packageRoot, 'web', page), 'utf8'));
     }
@@ -92,7 +135,7 @@ describe('function bundles', () => {
     expect(pages.Properties.Environment.Variables.PARLEY_PAGES_DIR).toBe('/var/task');
     // Only the pages function carries HTML.
     for (const name of handlerNames.filter((handler) => handler !== 'pages')) {
-      expect(readdirSync(assetDirOf(name)), name).toEqual(['index.mjs']);
+      expect(readdirSync(assetDirOf(name)).sort(), name).toEqual(['index.mjs', 'node_modules']);
     }
   });
 });

@@ -91,6 +91,7 @@ describe('cdk-nag AwsSolutions gate', () => {
           'Conversations',
           'Customers',
           'InboundSms',
+          'InboundEmail',
           'Messages',
           'Openapi',
           'Pages',
@@ -103,11 +104,12 @@ describe('cdk-nag AwsSolutions gate', () => {
         ...['SendMessage', 'Conversations', 'InboundSms'].map(
           (fn) => `${fn}/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]`,
         ),
-        ...['Conversations', 'WsMessage', 'InboundSms'].map(
+        ...['Conversations', 'WsMessage', 'InboundSms', 'InboundEmail'].map(
           (fn) => `${fn}/PostToConnectionPolicy AwsSolutions-IAM5[Resource::${connections}]`,
         ),
         ...['openapi.json', 'chat', 'agent'].map((path) => `HttpApi/Api/GET--${path} AwsSolutions-APIG4`),
         ...['$connect', '$default', '$disconnect'].map((route) => `WebSocketApi/Api/${route}-Route AwsSolutions-APIG4`),
+        `InboundEmail/InboundMailReadPolicy AwsSolutions-IAM5[Resource::<${logicalIdOf(stack, stack.gateway.inboundEmailReceiving.bucket)}.Arn>/inbound/*]`,
         'TokenSecret/Secret AwsSolutions-SMG4',
         'UndeliveredEvents/Queue AwsSolutions-SQS3',
       ].sort(),

@@ -51,6 +51,29 @@ describe('deploy configuration (context "parley")', () => {
     expect(() => parseDeployConfig({ messagesFailedAlarmThreshold: 0 })).toThrow(/messagesFailedAlarmThreshold/);
   });
 
+  it('creates an inactive receipt rule set by default; maps activating it, or an existing set instead', () => {
+    const defaults = stackPropsFor(parseDeployConfig(undefined)).gateway;
+    expect(defaults).toMatchObject({
+      createReceiptRuleSet: undefined,
+      activateReceiptRuleSet: undefined,
+      existingReceiptRuleSetName: undefined,
+    });
+    expect(stackPropsFor(parseDeployConfig({ activateReceiptRuleSet: true })).gateway.activateReceiptRuleSet).toBe(
+      true,
+    );
+    const shared = stackPropsFor(parseDeployConfig('{"existingReceiptRuleSetName":"bank-inbound"}')).gateway;
+    expect(shared.existingReceiptRuleSetName).toBe('bank-inbound');
+  });
+
+  it.each([
+    [{ existingReceiptRuleSetName: 'bank-inbound', createReceiptRuleSet: true }, 'createReceiptRuleSet'],
+    [{ existingReceiptRuleSetName: 'bank-inbound', activateReceiptRuleSet: true }, 'activateReceiptRuleSet'],
+    [{ createReceiptRuleSet: false }, 'createReceiptRuleSet'],
+    [{ existingReceiptRuleSetName: 'bank inbound!' }, 'existingReceiptRuleSetName'],
+  ])('refuses the receipt rule set fields %j naming %s', (raw, field) => {
+    expect(() => parseDeployConfig(raw)).toThrow(field);
+  });
+
   it.each([
     [{ chatSessionTtlMinutes: 0 }, 'chatSessionTtlMinutes'],
     [{ webSocketThrottle: { rateLimit: 10 } }, 'webSocketThrottle'],

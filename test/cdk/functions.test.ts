@@ -28,7 +28,7 @@ const allowsPutEvents = (handlerName: HandlerName): boolean =>
   );
 
 describe('Lambda functions', () => {
-  it('are one per distinct handler of the route tables, plus the authorizer and inbound SMS', () => {
+  it('are one per distinct handler of the route tables, plus the authorizer, inbound SMS and inbound email', () => {
     expect(handlerNames).toEqual([
       'send-message',
       'messages',
@@ -43,6 +43,7 @@ describe('Lambda functions', () => {
       'ws-disconnect',
       'authorizer',
       'inbound-sms',
+      'inbound-email',
     ]);
     expect(functions).toHaveLength(handlerNames.length);
     for (const name of handlerNames) expect(environmentOf(name)).toBeDefined();
@@ -123,6 +124,20 @@ describe('Lambda functions', () => {
         'PARLEY_WS_CALLBACK_URL',
       ],
     ],
+    [
+      'inbound-email',
+      [
+        'PARLEY_DEAD_LETTER_QUEUE_URL',
+        'PARLEY_EVENTS_DLQ_URL',
+        'PARLEY_TOKEN_SECRET_ARN',
+        'PARLEY_SES_CONFIGURATION_SET',
+        'PARLEY_REPLY_DOMAIN',
+        'PARLEY_CHAT_SESSION_TTL_MS',
+        'PARLEY_PUBLIC_URL',
+        'PARLEY_WS_CALLBACK_URL',
+        'PARLEY_INBOUND_EMAIL_BUCKET',
+      ],
+    ],
   ])('%s gets exactly the settings it reads, beyond the table and the bus: %j', (name, settings) => {
     expect(Object.keys(environmentOf(name)).sort()).toEqual(
       ['POWERTOOLS_SERVICE_NAME', 'PARLEY_TABLE_NAME', 'PARLEY_EVENT_BUS_NAME', ...settings].sort(),
@@ -193,7 +208,16 @@ describe('Lambda functions', () => {
     const queueUrl = { Ref: logicalIdOf(stack, stack.gateway.undeliveredEvents.queue) };
     const publishers = handlerNames.filter((name) => allowsPutEvents(name));
     expect(publishers.sort()).toEqual(
-      ['send-message', 'conversations', 'callbacks', 'ws-connect', 'ws-message', 'ws-disconnect', 'inbound-sms'].sort(),
+      [
+        'send-message',
+        'conversations',
+        'callbacks',
+        'ws-connect',
+        'ws-message',
+        'ws-disconnect',
+        'inbound-sms',
+        'inbound-email',
+      ].sort(),
     );
     for (const name of handlerNames) {
       expect(environmentOf(name).PARLEY_EVENTS_DLQ_URL, name).toEqual(publishers.includes(name) ? queueUrl : undefined);
@@ -208,7 +232,7 @@ describe('Lambda functions', () => {
     expect(environmentOf('inbound-sms')).not.toHaveProperty('PARLEY_CACHE_TTL_MS');
   });
 
-  it('inbound SMS retries a failed event twice, then dead-letters it; HTTP functions have no async settings', () => {
+  it('inbound SMS and email retry a failed event twice, then dead-letter it; HTTP functions have no async settings', () => {
     const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
     const inbound = functionLogicalId(stack, 'inbound-sms');
     expect(template.toJSON().Resources[inbound].Properties.DeadLetterConfig).toEqual({
@@ -218,9 +242,10 @@ describe('Lambda functions', () => {
       FunctionName: { Ref: inbound },
       MaximumRetryAttempts: 2,
     });
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    // inbound-email's own: test/cdk/inbound-email.test.ts.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
     const withDeadLetters = functions.filter((fn) => fn.Properties.DeadLetterConfig !== undefined);
-    expect(withDeadLetters).toHaveLength(1);
+    expect(withDeadLetters).toHaveLength(2);
   });
 
   it('set no reserved concurrency', () => {

@@ -17,12 +17,13 @@ export const featureFlags = (): Record<string, unknown> => {
   return flags;
 };
 
-/** Every Lambda entry point the gateway builds: both route tables' handlers, the authorizer and inbound SMS. */
+/** Every Lambda entry point the gateway builds: both route tables' handlers, the authorizer, inbound SMS and email. */
 export const handlerNames = [
   ...new Set(httpRoutes.map((route) => route.handler)),
   ...webSocketRoutes.map((route) => route.handler),
   'authorizer',
   'inbound-sms',
+  'inbound-email',
 ] as const;
 
 /**
@@ -127,6 +128,7 @@ export const dependencyCycle = (template: Template): string[] | undefined => {
 const gatewayFunction = ({ gateway }: ParleyStack, handlerName: HandlerName): ParleyFunction => {
   if (handlerName === 'authorizer') return gateway.authorizer;
   if (handlerName === 'inbound-sms') return gateway.inboundSms;
+  if (handlerName === 'inbound-email') return gateway.inboundEmail;
   return gateway.functions[handlerName];
 };
 

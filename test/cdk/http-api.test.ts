@@ -99,11 +99,13 @@ describe('HTTP API', () => {
     });
   });
 
-  it('outputs the API URL, the WebSocket URL, the table name, the bus name, the inbound SMS topic and the undelivered-events queue', () => {
+  it('outputs the API URL, the WebSocket URL, the table name, the bus name, the inbound SMS topic, the undelivered-events queue and the inbound email rule set and MX record', () => {
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs).sort()).toEqual([
       'ApiUrl',
       'EventBusName',
+      'InboundEmailMxRecord',
+      'InboundEmailRuleSetName',
       'InboundSmsTopicArn',
       'TableName',
       'UndeliveredEventsQueueUrl',

@@ -161,10 +161,10 @@ describe('monitoring', () => {
     }
   });
 
-  it('has nothing else: one alarm per function, the 5xx, both dead-letter queues, events and failed-sends alarms', () => {
+  it('has nothing else: one alarm per function, the 5xx, the three dead-letter queues, events and failed-sends alarms', () => {
     // InboundDeadLettered and EventsDeadLettered have no alarm of their own: each is a message in a queue alarmed
     // on; EventsRetried is no failure at all.
-    expect(alarms).toHaveLength(handlerNames.length + 5);
+    expect(alarms).toHaveLength(handlerNames.length + 6);
     for (const metricName of ['InboundDeadLettered', 'EventsDeadLettered', 'EventsRetried']) {
       expect(alarms.filter((alarm) => alarm.Properties.MetricName === metricName)).toEqual([]);
     }
@@ -190,10 +190,10 @@ describe('monitoring', () => {
 
   it('has no email subscription when no alarm email is configured', () => {
     const { template: quiet } = synthGateway({ gateway: { alarmEmail: undefined } });
-    // The one subscription left is the inbound SMS function's, on its own topic.
+    // The subscriptions left are the inbound SMS and email functions', on their own topics.
     expect(quiet.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual({});
     expect(quiet.findResources('AWS::SNS::Subscription', { Properties: { TopicArn: { Ref: topicId } } })).toEqual({});
-    quiet.resourceCountIs('AWS::SNS::Subscription', 1);
+    quiet.resourceCountIs('AWS::SNS::Subscription', 2);
   });
 });
 
@@ -228,7 +228,7 @@ describe('dashboard', () => {
     ]);
   });
 
-  it('graphs the depth of both dead-letter queues, inbound SMS and undelivered events', () => {
+  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email and undelivered events', () => {
     const depth = (queue: IConstruct) => [
       'AWS/SQS',
       'ApproximateNumberOfMessagesVisible',
@@ -238,10 +238,12 @@ describe('dashboard', () => {
     const widget = widgetTitled(widgets, 'Dead-letter queue depth');
     expect(linesOf(widget)).toEqual([
       depth(stack.gateway.inboundSmsDeadLetters.queue),
+      depth(stack.gateway.inboundEmailDeadLetters.queue),
       depth(stack.gateway.undeliveredEvents.queue),
     ]);
     expect(renderingOf(widget)).toEqual([
       ['inbound SMS', 'Maximum'],
+      ['inbound email', 'Maximum'],
       ['undelivered events', 'Maximum'],
     ]);
   });

@@ -37,6 +37,7 @@ const eventPublishers: HandlerName[] = [
   'ws-message',
   'ws-disconnect',
   'inbound-sms',
+  'inbound-email',
 ];
 
 const baseTableItemActions = [
@@ -184,7 +185,8 @@ describe('least-privilege grants', () => {
     for (const handler of handlerNames) {
       const publishes = eventPublishers.includes(handler);
       expect(allActions(handler).includes('events:PutEvents'), handler).toBe(publishes);
-      if (handler === 'inbound-sms') continue; // its own dead-letter queue too: above
+      // Their own dead-letter queue too: above, and in inbound-email.test.ts.
+      if (handler === 'inbound-sms' || handler === 'inbound-email') continue;
       const sqs = statementsOf(handler).filter((statement) => actionsOf(statement).some((a) => a.startsWith('sqs:')));
       expect(sqs, handler).toEqual(
         publishes
@@ -297,7 +299,7 @@ describe('least-privilege grants', () => {
       const manage = statementsOf(handler).filter((statement) =>
         actionsOf(statement).some((a) => a.startsWith('execute-api:')),
       );
-      if (handler === 'conversations' || handler === 'ws-message' || handler === 'inbound-sms') {
+      if (['conversations', 'ws-message', 'inbound-sms', 'inbound-email'].includes(handler)) {
         expect(manage, handler).toEqual([
           expect.objectContaining({ Effect: 'Allow', Action: 'execute-api:ManageConnections' }),
         ]);
@@ -308,17 +310,19 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('only send-message and conversations send email; only they and inbound SMS publish SMS', () => {
+  it('only send-message, conversations and inbound email send email; only the first two and inbound SMS publish SMS', () => {
     for (const handler of handlerNames) {
       const actions = allActions(handler);
-      expect(actions.includes('ses:SendEmail'), handler).toBe(['send-message', 'conversations'].includes(handler));
+      expect(actions.includes('ses:SendEmail'), handler).toBe(
+        ['send-message', 'conversations', 'inbound-email'].includes(handler),
+      );
       expect(actions.includes('sns:Publish'), handler).toBe(
         ['send-message', 'conversations', 'inbound-sms'].includes(handler),
       );
     }
   });
 
-  it('no Allow statement but X-Ray, SMS and chat connections uses a wildcard resource', () => {
+  it('no Allow statement but X-Ray, SMS, chat connections and the stored inbound mail uses a wildcard resource', () => {
     const wildcards = handlerNames.flatMap((handler) =>
       statementsOf(handler)
         .filter((statement) => statement.Effect === 'Allow' && ref(statement.Resource).includes('*'))
@@ -329,6 +333,7 @@ describe('least-privilege grants', () => {
         'xray:PutTelemetryRecords,xray:PutTraceSegments "*"',
         'sns:Publish "*"',
         'execute-api:ManageConnections {"Fn::Join":["",["arn:aws:execute-api:eu-west-1:123456789012:",{},"/chat/POST/@connections/*"]]}',
+        `s3:GetObject {"Fn::Join":["",[{"Fn::GetAtt":["${logicalIdOf(stack, stack.gateway.inboundEmailReceiving.bucket)}","Arn"]},"/inbound/*"]]}`,
       ]),
     );
   });

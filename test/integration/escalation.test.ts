@@ -141,7 +141,8 @@ describe('callbacks', () => {
       method: 'PATCH',
       body: { status: 'cancelled' },
     });
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(422);
+    expect(again.body.error.code).toBe('not_cancellable');
 
     // Closed: the customer may ask again.
     await reply(phone, 'CALL');

@@ -57,9 +57,9 @@ export const addTenant = async (
   scopes: Scope[] = ['send', 'read', 'agent'],
 ): Promise<string> => {
   const createdAt = new Date().toISOString();
-  await h.gateway.store.putTenant({ ...tenant, createdAt });
+  await h.gateway.tenants.putTenant({ ...tenant, createdAt });
   const key = generateApiKey();
-  await h.gateway.store.putApiKey({ ...key, tenantId: tenant.tenantId, scopes, createdAt });
+  await h.gateway.tenants.putApiKey({ ...key, tenantId: tenant.tenantId, scopes, createdAt });
   return key.apiKey;
 };
 

@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
 import { keys } from '../../functions/adapters/dynamo/keys.ts';
 import { httpRoutes } from '../../functions/routes.ts';
 import { localDynamoClient } from '../../local/dynamo-local.ts';
@@ -152,6 +152,39 @@ describe('pages', () => {
 
       expect(page.status).toBe(200);
     }
+  });
+});
+
+describe('unsubscribe', () => {
+  it('200 for the page and for one-click (JSON, or a page for a browser), publicly; 404 for a bad token', async () => {
+    const email = 'contract-unsubscribe@example.com';
+    const sent = await call('POST /v1/messages', {
+      body: {
+        customerId: 'cust-contract-unsubscribe',
+        to: { email },
+        channel: 'email',
+        body: { email: { subject: 'Statement', text: 'Your statement is ready.' } },
+      },
+    });
+    expect(sent.status).toBe(202);
+    const header = h.gateway.edges.outbox.list({ to: email }).at(-1)?.headers?.['List-Unsubscribe'] ?? '';
+    const token = /\/v1\/unsubscribe\/([^>]+)>/.exec(header)?.[1] ?? '';
+    const form = {
+      key: null,
+      params: { token },
+      body: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
+
+    expect((await call('GET /v1/unsubscribe/{token}', { key: null, params: { token } })).status).toBe(200);
+    expect((await call('POST /v1/unsubscribe/{token}', form)).status).toBe(200);
+    const page = await call('POST /v1/unsubscribe/{token}', {
+      ...form,
+      headers: { ...form.headers, accept: 'text/html' },
+    });
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await call('GET /v1/unsubscribe/{token}', { key: null, params: { token: 'nonsense' } })).status).toBe(404);
+    expect((await call('POST /v1/unsubscribe/{token}', { ...form, params: { token: `${token}x` } })).status).toBe(404);
   });
 });
 
@@ -439,7 +472,7 @@ describe('agents: replies, chat sessions, conversations, callbacks', () => {
     expect(next.body.callbacks[0]?.callbackId).not.toBe(callbacks.body.callbacks[0]?.callbackId);
   });
 
-  it('200 for callbacks and for closing one; 400 when closed already or badly asked; 404 for an unknown one', async () => {
+  it('200 for callbacks, for closing one and for the same close again; 422 for another; 404 for an unknown one', async () => {
     const { callbacks } = (await call('GET /v1/callbacks', { query: { status: 'requested' } })).body;
     const callback = callbacks.find((c: { customerId: string }) => c.customerId === 'cust-contract-talk');
     expect(callback).toBeDefined();
@@ -449,7 +482,10 @@ describe('agents: replies, chat sessions, conversations, callbacks', () => {
       (await call('PATCH /v1/callbacks/{callbackId}', { params, body: { status: 'completed', note: 'Done' } })).status,
     ).toBe(200);
     expect((await call('PATCH /v1/callbacks/{callbackId}', { params, body: { status: 'completed' } })).status).toBe(
-      400,
+      200,
+    );
+    expect((await call('PATCH /v1/callbacks/{callbackId}', { params, body: { status: 'cancelled' } })).status).toBe(
+      422,
     );
     await call('PATCH /v1/callbacks/{callbackId}', { params, body: { status: 'done' }, schemaInvalid: true });
     expect(

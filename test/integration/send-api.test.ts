@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
 import { keys } from '../../functions/adapters/dynamo/keys.ts';
 import { generateApiKey } from '../../functions/domain/api-keys.ts';
 import { localDynamoClient } from '../../local/dynamo-local.ts';
@@ -122,14 +122,14 @@ describe('error codes', () => {
 
   it('401 at once after a key is revoked (locally there is no authorizer cache)', async () => {
     const key = generateApiKey();
-    await h.gateway.store.putApiKey({
+    await h.gateway.tenants.putApiKey({
       ...key,
       tenantId: 'demo-bank',
       scopes: ['read'],
       createdAt: new Date().toISOString(),
     });
     expect((await h.api('/v1/templates', { key: key.apiKey })).status).toBe(200);
-    await h.gateway.store.revokeApiKey(key.keyId, new Date().toISOString());
+    await h.gateway.tenants.revokeApiKey(key.keyId, new Date().toISOString());
     expect((await h.api('/v1/templates', { key: key.apiKey })).status).toBe(401);
   });
 

@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
 import { localDynamoClient } from '../../local/dynamo-local.ts';
 import { type Harness, startHarness } from './harness.ts';
 

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoStore } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { DynamoMessageStore } from '../../functions/adapters/dynamo/message-store.ts';
 import type { MessageClaim } from '../../functions/domain/model.ts';
 
 const claim: MessageClaim = {
@@ -27,11 +27,11 @@ const failingClient = (item: Record<string, unknown> | undefined, calls: string[
     },
   }) as unknown as DynamoDBDocumentClient;
 
-describe('DynamoStore.claimMessage', () => {
+describe('DynamoMessageStore.claimMessage', () => {
   it('reads the existing claim from the failed condition (DynamoDB wire format) without another read', async () => {
     const calls: string[] = [];
     const existing = { pk: 'T#demo-bank#MSG#x', sk: 'MESSAGE', ...claim };
-    const store = new DynamoStore('parley', failingClient(existing, calls));
+    const store = new DynamoMessageStore('parley', failingClient(existing, calls));
 
     const result = await store.claimMessage({ ...claim, requestHash: 'hash-2' });
 
@@ -41,7 +41,7 @@ describe('DynamoStore.claimMessage', () => {
 
   it('falls back to one read when the failure carries no item (as dynalite answers)', async () => {
     const calls: string[] = [];
-    const store = new DynamoStore('parley', {
+    const store = new DynamoMessageStore('parley', {
       send: async (command: { constructor: { name: string } }) => {
         calls.push(command.constructor.name);
         if (command.constructor.name === 'GetCommand') return { Item: { pk: 'p', sk: 's', ...claim } };

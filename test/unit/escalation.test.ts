@@ -219,11 +219,39 @@ describe('escalation', () => {
       expect(deps.events.types()).toEqual(['callback.requested', 'callback.completed']);
       await expect(
         closeCallback(deps, { tenantId, callbackId: callback.callbackId, status: 'cancelled' }),
-      ).rejects.toMatchObject({ code: 'invalid_request' });
+      ).rejects.toMatchObject({ code: 'not_cancellable' });
       deps.clock.advance(60_000);
       const next = await call(deps);
       expect(next.created).toBe(true);
       expect(next.callback.callbackId).not.toBe(callback.callbackId);
+    });
+
+    it('the same close again finishes a close that crashed before clearing attention, and changes nothing else', async () => {
+      const deps = escalationDeps();
+      seedCustomer(deps);
+      const { callback } = await call(deps);
+      deps.clock.advance(60_000);
+      const closedAt = now(deps);
+      const clear = deps.attention.clear.bind(deps.attention);
+      let crash = true;
+      deps.attention.clear = async (...args) => {
+        if (crash) {
+          crash = false;
+          throw new Error('crashed');
+        }
+        return clear(...args);
+      };
+      const input = { tenantId, callbackId: callback.callbackId, status: 'completed' as const, note: 'Called back' };
+      await expect(closeCallback(deps, input)).rejects.toThrow('crashed');
+      expect(await deps.attention.get(tenantId, customerId)).toBeDefined();
+      expect(deps.events.types()).toEqual(['callback.requested']);
+
+      deps.clock.advance(60_000);
+      const again = await closeCallback(deps, input);
+
+      expect(again).toMatchObject({ status: 'completed', closedAt });
+      expect(await deps.attention.get(tenantId, customerId)).toBeUndefined();
+      expect(deps.events.types()).toEqual(['callback.requested', 'callback.completed']);
     });
 
     it('takes over a guard left on a closed callback (a close that died before freeing it)', async () => {

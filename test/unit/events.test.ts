@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { eventSchemas, InvalidEventError, validateEvent } from '../../functions/domain/event-schemas.ts';
 import {
   eventDescriptions,
-  eventSchemas,
   eventTypes,
-  InvalidEventError,
   type ParleyEvent,
   type ParleyEventType,
   parleyEvent,
-  validateEvent,
 } from '../../functions/domain/events.ts';
 import type { ParleyEvent as PortEvent } from '../../functions/domain/ports.ts';
 

@@ -424,6 +424,12 @@ class RecordingSender<Input> {
 export type SmsInput = Parameters<SmsSender['sendSms']>[0];
 export type EmailInput = Parameters<EmailSender['sendEmail']>[0];
 
+/** `List-Unsubscribe` targets as the real ones are shaped, unsigned: the unit tests read them back, never verify. */
+export const fakeUnsubscribeLinks = (tenant: string, _address: string, messageId: string) => ({
+  mailto: `unsubscribe+${tenant}.${messageId.toLowerCase()}@reply.parley.test`,
+  url: `https://api.parley.test/v1/unsubscribe/${tenant}.${messageId.toLowerCase()}`,
+});
+
 export class RecordingSmsSender extends RecordingSender<SmsInput> implements SmsSender {
   constructor() {
     super('sns');
@@ -507,6 +513,7 @@ export const sendDeps = (): FakeSendDeps => {
     events: new RecordingEventPublisher(),
     clock,
     replyAddress: (tenant, messageId) => `reply+${tenant}.${messageId.toLowerCase()}@reply.parley.test`,
+    unsubscribeLinks: fakeUnsubscribeLinks,
     maxSmsSegments: 6,
     claimLeaseMs: 30_000,
     replayPoll: { intervalMs: 100, attempts: 3 },
@@ -601,6 +608,7 @@ export const inboundDeps = (): FakeInboundDeps => {
     email,
     senders: { sms, email },
     replyAddress: (tenant, messageId) => `reply+${tenant}.${messageId.toLowerCase()}@reply.parley.test`,
+    unsubscribeLinks: fakeUnsubscribeLinks,
     maxSmsSegments: 6,
     events: new RecordingEventPublisher(),
     clock,
@@ -620,7 +628,7 @@ export const inboundDeps = (): FakeInboundDeps => {
 // attention-store.ts, callback-store.ts and chat-store.ts; test/integration/store-contract-escalation.test.ts runs the
 // same cases against both.
 
-import { InvalidCursorError } from '../../functions/adapters/dynamo/dynamo-store.ts';
+import { InvalidCursorError } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
 
 type AttentionPort = import('../../functions/domain/ports.ts').AttentionStore;
 type AttentionReasonOf = import('../../functions/domain/ports.ts').AttentionReason;
@@ -985,13 +993,6 @@ export const escalationDeps = (): FakeEscalationDeps => {
   return {
     customers,
     messages,
-    store: {
-      getCustomer: (tenant, customerId) => customers.getCustomer(tenant, customerId),
-      listTimeline: (tenant, customerId, options) => messages.listTimeline(tenant, customerId, options),
-      claimMessage: (claim) => messages.claimMessage(claim),
-      releaseClaim: (claim) => messages.releaseClaim(claim),
-      putMessage: (message) => messages.putMessage(message),
-    },
     attention,
     callbacks: new InMemoryCallbackStore(clock),
     chats: new InMemoryChatStore(customers, clock),
@@ -1005,6 +1006,7 @@ export const escalationDeps = (): FakeEscalationDeps => {
       clock,
       sleep: async (ms) => clock.advance(ms),
       replyAddress,
+      unsubscribeLinks: fakeUnsubscribeLinks,
       maxSmsSegments: 6,
     },
     events,

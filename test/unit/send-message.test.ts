@@ -317,6 +317,7 @@ describe('send message', () => {
           subject: 'Card 4242 was used at Tom & Jerry <Shop>',
           text: 'Your card 4242 paid $420.00 at Tom & Jerry <Shop>.',
           html: '<p>Your card 4242 paid $420.00 at <b>Tom &amp; Jerry &lt;Shop&gt;</b>.</p>',
+          unsubscribe: deps.unsubscribeLinks(tenantId, email, messageIdForKey),
           messageId: messageIdForKey,
           tenantId,
         },

@@ -188,6 +188,23 @@ describe('templates', () => {
     });
   });
 
+  it('renders a text it rendered before anew each time (parsed once, values never kept)', () => {
+    const text = 'Hi {{name}}, {{amount}} at {{merchant}}: {{name}}?';
+
+    const first = renderTemplate(text, { name: 'Ana', amount: '$1', merchant: 'ACME' });
+    const again = renderTemplate(text, { name: 'Bo', amount: '$2', merchant: 'Shop' }, { html: true });
+    const missing = caught(() => renderTemplate(text, { name: 'Cy' }));
+    const long = `${'x'.repeat(9000)} {{name}}`;
+
+    expect(first).toBe('Hi Ana, $1 at ACME: Ana?');
+    expect(again).toBe('Hi Bo, $2 at Shop: Bo?');
+    expect(missing).toMatchObject({ details: [{ path: 'data.amount' }, { path: 'data.merchant' }] });
+    expect(renderTemplate(long, { name: 'Ana' })).toBe(`${'x'.repeat(9000)} Ana`);
+    expect(renderTemplate(long, { name: 'Bo' })).toBe(`${'x'.repeat(9000)} Bo`);
+    for (let i = 0; i < 3; i++)
+      expect(caught(() => renderTemplate('Hi {{name', { name: 'Ana' }))).toBeInstanceOf(InvalidRequestError);
+  });
+
   describe('rendering what does not parse or cannot be sent', () => {
     it.each(['Hi {{name', '{{}}', 'Hi {{ }}', '{{ a {{name}}'])(
       'refuses to render the (legacy, unchecked) template %j, never sending a stray {{',

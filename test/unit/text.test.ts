@@ -240,5 +240,49 @@ describe('text', () => {
         { numRuns: 500 },
       );
     });
+
+    it('cuts a long text where segmenting all of it would', () => {
+      // What cutText answered when it segmented the whole text: the reference for its plain-text shortcut and for
+      // segmenting only the start of a long text.
+      const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+      const reference = (text: string, max: number) => {
+        const whole = toWellFormedText(text);
+        if (whole.length <= max) return whole;
+        const budget = max >= 3 ? max - 3 : max;
+        let end = 0;
+        for (const { index, segment } of segmenter.segment(whole)) {
+          if (index + segment.length > budget) break;
+          end = index + segment.length;
+        }
+        return `${whole.slice(0, end)}${max >= 3 ? '...' : ''}`;
+      };
+      const piece = fc.oneof(
+        anyText,
+        fc.constantFrom(
+          'plain words ',
+          'a\r\nb',
+          '\r',
+          'e\u0301',
+          '\u0301',
+          family,
+          thumbsUp,
+          flag,
+          '🇬',
+          '\u200d',
+          '😀',
+        ),
+      );
+      fc.assert(
+        fc.property(fc.array(piece, { maxLength: 40 }), fc.nat({ max: 70 }), (pieces, max) => {
+          const text = pieces.join('');
+          expect(cutText(text, max)).toBe(reference(text, max));
+        }),
+        { numRuns: 2000 },
+      );
+      const long = `${'Demo Bank: did you pay $420.00 at ACME? '.repeat(5000)}${flag}`;
+      for (const text of [long, `${flag.repeat(40)}${long}`, `${'e\u0301'.repeat(30)}${long}`]) {
+        for (const max of [0, 3, 59, 60, 61, 160]) expect(cutText(text, max)).toBe(reference(text, max));
+      }
+    });
   });
 });

@@ -3,13 +3,7 @@
  * partition, each raised reason a top-level map (`free_text`, `callback`, `chat`: `{at, summary?, ref?}`), on the
  * status index while any reason is raised. An entry with nothing raised is deleted, so the list never grows with time.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   AttentionEntry,
   AttentionMark,
@@ -18,14 +12,7 @@ import type {
   Page,
   PageRequest,
 } from '../../domain/ports.ts';
-import {
-  createDocumentClient,
-  decodeKeyCursor,
-  encodeCursor,
-  InvalidCursorError,
-  isConditionFailure,
-  writeIfCondition,
-} from './dynamo-store.ts';
+import { createDocumentClient, ifConditionHolds, queryPage, writeIfCondition } from './dynamo-helpers.ts';
 import { keys, statusIndex } from './keys.ts';
 
 const reasons: readonly AttentionReason[] = ['free_text', 'callback', 'chat'];
@@ -106,9 +93,8 @@ export class DynamoAttentionStore implements AttentionStore {
     options: { at: string; ref?: string },
   ): Promise<void> {
     const key = keys.attention(tenantId, customerId);
-    let left: Record<string, unknown> | undefined;
-    try {
-      ({ Attributes: left } = await this.db.send(
+    const cleared = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
@@ -118,13 +104,11 @@ export class DynamoAttentionStore implements AttentionStore {
           ExpressionAttributeValues: { ':at': options.at, ...(options.ref !== undefined && { ':ref': options.ref }) },
           ReturnValues: 'ALL_NEW',
         }),
-      ));
-    } catch (error) {
-      // Not raised, raised again since, or about another callback or chat: nothing to clear.
-      if (isConditionFailure(error)) return;
-      throw error;
-    }
-    if (toEntry(left)) return;
+      ),
+    );
+    // Not raised, raised again since, or about another callback or chat: nothing to clear.
+    if (!cleared) return;
+    if (toEntry(cleared.Attributes)) return;
     // Nothing left raised: the entry goes, unless a raise got in since.
     await writeIfCondition(
       this.db,
@@ -146,29 +130,24 @@ export class DynamoAttentionStore implements AttentionStore {
 
   async list(tenantId: string, page: PageRequest): Promise<Page<AttentionEntry>> {
     const partition = keys.attentionOpenPartition(tenantId);
-    let ExclusiveStartKey: Record<string, string> | undefined;
-    if (page.cursor !== undefined) {
-      ExclusiveStartKey = decodeKeyCursor(page.cursor, {
-        pk: (value) => value === keys.attentionPartition(tenantId),
-        sk: () => true,
-        [statusIndex.partitionKey]: (value) => value === partition,
-        [statusIndex.sortKey]: () => true,
-      });
-      if (!ExclusiveStartKey) throw new InvalidCursorError();
-    }
-    const result = await this.db.send(
-      new QueryCommand({
+    return queryPage(
+      this.db,
+      {
         TableName: this.tableName,
         IndexName: statusIndex.indexName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': statusIndex.partitionKey },
         ExpressionAttributeValues: { ':pk': partition },
         ScanIndexForward: false,
-        Limit: page.limit,
-        ExclusiveStartKey,
-      }),
+      },
+      page,
+      {
+        pk: (value) => value === keys.attentionPartition(tenantId),
+        sk: () => true,
+        [statusIndex.partitionKey]: (value) => value === partition,
+        [statusIndex.sortKey]: () => true,
+      },
+      toEntry,
     );
-    const items = (result.Items ?? []).flatMap((item) => toEntry(item) ?? []);
-    return result.LastEvaluatedKey ? { items, nextCursor: encodeCursor(result.LastEvaluatedKey) } : { items };
   }
 }

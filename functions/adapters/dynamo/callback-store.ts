@@ -10,7 +10,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { RetriesExhaustedError } from '../../domain/errors.ts';
@@ -19,13 +18,13 @@ import type { CallbackClosing, CallbackStore, Clock, Page, PageRequest } from '.
 import { systemClock } from '../../domain/ports.ts';
 import {
   createDocumentClient,
-  decodeKeyCursor,
-  encodeCursor,
-  InvalidCursorError,
-  isConditionFailure,
+  epochSeconds,
+  ifConditionHolds,
+  isExpired,
+  queryPage,
   strip,
   writeIfCondition,
-} from './dynamo-store.ts';
+} from './dynamo-helpers.ts';
 import { keys, statusIndex } from './keys.ts';
 
 /** How long a closed callback stays readable (and listed under its status) before it expires. */
@@ -66,7 +65,7 @@ export class DynamoCallbackStore implements CallbackStore {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: keys.callback(tenantId, callbackId), ConsistentRead: true }),
     );
-    return this.isExpired(Item) ? undefined : strip<Callback>(Item);
+    return isExpired(Item, this.clock.now()) ? undefined : strip<Callback>(Item);
   }
 
   async listCallbacks(
@@ -75,42 +74,36 @@ export class DynamoCallbackStore implements CallbackStore {
   ): Promise<Page<Callback>> {
     const partition = keys.callbackPartition(tenantId);
     const byStatus = options.status && keys.callbackStatusPartition(tenantId, options.status);
-    let ExclusiveStartKey: Record<string, string> | undefined;
-    if (options.cursor !== undefined) {
-      ExclusiveStartKey = decodeKeyCursor(options.cursor, {
-        pk: (value) => value === partition,
-        sk: () => true,
-        ...(byStatus && {
-          [statusIndex.partitionKey]: (value: string) => value === byStatus,
-          [statusIndex.sortKey]: () => true,
-        }),
-      });
-      if (!ExclusiveStartKey) throw new InvalidCursorError();
-    }
-    const result = await this.db.send(
-      new QueryCommand({
+    return queryPage(
+      this.db,
+      {
         TableName: this.tableName,
         ...(byStatus && { IndexName: statusIndex.indexName }),
         KeyConditionExpression: '#pk = :pk',
         // Expired but not yet deleted by DynamoDB's TTL (and never, locally): gone.
         FilterExpression: 'attribute_not_exists(expiresAt) OR expiresAt > :now',
         ExpressionAttributeNames: { '#pk': byStatus ? statusIndex.partitionKey : 'pk' },
-        ExpressionAttributeValues: { ':pk': byStatus ?? partition, ':now': Math.floor(this.clock.now() / 1000) },
+        ExpressionAttributeValues: { ':pk': byStatus ?? partition, ':now': epochSeconds(this.clock.now()) },
         ScanIndexForward: false,
-        Limit: options.limit,
-        ExclusiveStartKey,
-      }),
+      },
+      options,
+      {
+        pk: (value) => value === partition,
+        sk: () => true,
+        ...(byStatus && {
+          [statusIndex.partitionKey]: (value: string) => value === byStatus,
+          [statusIndex.sortKey]: () => true,
+        }),
+      },
+      (item) => strip<Callback>(item),
     );
-    const items = (result.Items ?? []).map((item) => strip<Callback>(item) as Callback);
-    return result.LastEvaluatedKey ? { items, nextCursor: encodeCursor(result.LastEvaluatedKey) } : { items };
   }
 
   async closeCallback(tenantId: string, callbackId: string, change: CallbackClosing): Promise<Callback | undefined> {
     // Closed callbacks are listed most recently closed first.
     const listed = keys.callbackByStatus(tenantId, change.status, change.at, callbackId);
-    let updated: Record<string, unknown> | undefined;
-    try {
-      ({ Attributes: updated } = await this.db.send(
+    const closed = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.callback(tenantId, callbackId),
@@ -122,29 +115,19 @@ export class DynamoCallbackStore implements CallbackStore {
             ':status': change.status,
             ':at': change.at,
             ':requested': 'requested',
-            ':now': Math.floor(this.clock.now() / 1000),
+            ':now': epochSeconds(this.clock.now()),
             ':gpk': listed.gsi2pk,
             ':gsk': listed.gsi2sk,
-            ':expiresAt': Math.floor((Date.parse(change.at) + closedCallbackKeepMs) / 1000),
+            ':expiresAt': epochSeconds(Date.parse(change.at) + closedCallbackKeepMs),
             ...(change.note !== undefined && { ':note': change.note }),
           },
           ReturnValues: 'ALL_NEW',
         }),
-      ));
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-    const callback = strip<Callback>(updated) as Callback;
-    await writeIfCondition(
-      this.db,
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: keys.openCallback(tenantId, callback.customerId),
-        ConditionExpression: 'callbackId = :id',
-        ExpressionAttributeValues: { ':id': callbackId },
-      }),
+      ),
     );
+    if (!closed) return undefined;
+    const callback = strip<Callback>(closed.Attributes) as Callback;
+    await this.freeGuard(callback);
     return callback;
   }
 
@@ -193,6 +176,12 @@ export class DynamoCallbackStore implements CallbackStore {
     const stored = await this.putRecord(callback);
     if (stored.status === 'requested') return { opened: true, callback: stored };
     // A retry of a request whose callback has been closed since: nothing is open.
+    await this.freeGuard(callback);
+    return { opened: false, callback: stored };
+  }
+
+  /** Deletes the customer's guard if it still guards `callback` (another may have taken over since). */
+  private async freeGuard(callback: Callback): Promise<void> {
     await writeIfCondition(
       this.db,
       new DeleteCommand({
@@ -202,7 +191,6 @@ export class DynamoCallbackStore implements CallbackStore {
         ExpressionAttributeValues: { ':id': callback.callbackId },
       }),
     );
-    return { opened: false, callback: stored };
   }
 
   private async getGuard(tenantId: string, customerId: string): Promise<Guard | undefined> {
@@ -223,9 +211,5 @@ export class DynamoCallbackStore implements CallbackStore {
    */
   private isLive(callback: Callback): boolean {
     return Date.parse(callback.requestedAt) > this.clock.now() - closedCallbackKeepMs;
-  }
-
-  private isExpired(item: Record<string, unknown> | undefined): boolean {
-    return typeof item?.expiresAt === 'number' && item.expiresAt * 1000 <= this.clock.now();
   }
 }

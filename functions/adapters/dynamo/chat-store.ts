@@ -14,14 +14,20 @@ import {
 import type { ChatSession, Connection } from '../../domain/model.ts';
 import type { ChatStore, Clock, CustomerChat } from '../../domain/ports.ts';
 import { systemClock } from '../../domain/ports.ts';
-import { createDocumentClient, isConditionFailure, strip, writeIfCondition } from './dynamo-store.ts';
+import {
+  createDocumentClient,
+  epochSeconds,
+  ifConditionHolds,
+  isExpired,
+  strip,
+  updateExpression,
+  writeIfCondition,
+} from './dynamo-helpers.ts';
 import { keys } from './keys.ts';
 
 const day = 24 * 3600 * 1000;
 /** API Gateway closes a WebSocket connection after 2 hours; a connection item whose `$disconnect` was lost goes later. */
 const connectionKeepMs = day;
-
-const epochSeconds = (ms: number) => Math.floor(ms / 1000);
 
 export class DynamoChatStore implements ChatStore {
   constructor(
@@ -46,8 +52,8 @@ export class DynamoChatStore implements ChatStore {
       }),
     );
     const stored = created ? session : ((await this.getChatSession(session.tenantId, session.sessionId)) ?? session);
-    try {
-      const { Attributes } = await this.db.send(
+    const moved = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.currentChatSession(session.tenantId, session.customerId),
@@ -57,15 +63,12 @@ export class DynamoChatStore implements ChatStore {
           ExpressionAttributeValues: { ':id': stored.sessionId, ':createdAt': stored.createdAt },
           ReturnValues: 'ALL_OLD',
         }),
-      );
-      const previous = Attributes?.sessionId as string | undefined;
-      return previous !== undefined && previous !== stored.sessionId
-        ? { session: stored, replaced: previous }
-        : { session: stored };
-    } catch (error) {
-      if (isConditionFailure(error)) return { session: stored };
-      throw error;
-    }
+      ),
+    );
+    const previous = moved?.Attributes?.sessionId as string | undefined;
+    return previous !== undefined && previous !== stored.sessionId
+      ? { session: stored, replaced: previous }
+      : { session: stored };
   }
 
   async getChatSession(tenantId: string, sessionId: string): Promise<ChatSession | undefined> {
@@ -98,12 +101,7 @@ export class DynamoChatStore implements ChatStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.chatSession(tenantId, sessionId),
-        UpdateExpression: [
-          sets.length ? `SET ${sets.join(', ')}` : '',
-          removes.length ? `REMOVE ${removes.join(', ')}` : '',
-        ]
-          .filter(Boolean)
-          .join(' '),
+        UpdateExpression: updateExpression(sets, removes),
         ConditionExpression: 'attribute_exists(pk)',
         ...(change.status && { ExpressionAttributeNames: { '#status': 'status' } }),
         ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
@@ -128,8 +126,7 @@ export class DynamoChatStore implements ChatStore {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ConsistentRead: true }),
     );
-    if (typeof Item?.expiresAt === 'number' && Item.expiresAt * 1000 <= this.clock.now()) return undefined;
-    return strip<Connection>(Item);
+    return isExpired(Item, this.clock.now()) ? undefined : strip<Connection>(Item);
   }
 
   async deleteConnection(connectionId: string): Promise<void> {

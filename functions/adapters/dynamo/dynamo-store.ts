@@ -1,34 +1,16 @@
-import { type AttributeValue, ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
+  type DeleteCommand,
+  type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
+  type PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type {
-  ApiKeyRecord,
-  Channel,
-  ConsentRecord,
-  Customer,
-  Message,
-  MessageClaim,
-  Template,
-  Tenant,
-} from '../../domain/model.ts';
+import type { Channel, ConsentRecord, Customer } from '../../domain/model.ts';
 import type {
   AddressRecord,
-  ClaimResult,
   CustomerChanges,
   CustomerInboundUpdate,
   InboundCustomerStore,
-  MessageStore,
-  TemplateStore,
-  TenantStore,
-  TimelinePage,
 } from '../../domain/ports.ts';
 import {
   consentAttribute,
@@ -37,202 +19,24 @@ import {
   promptAnswerAttribute,
   toCustomer,
 } from './customer-item.ts';
+import { createDocumentClient, isConditionFailure, writeIfCondition } from './dynamo-helpers.ts';
 import { keys } from './keys.ts';
 
-export const createDocumentClient = (client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient =>
-  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-
-export const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-
-/** Sends a conditional write: false when its condition failed (someone else got there first), true when written. */
-export const writeIfCondition = async (
-  db: DynamoDBDocumentClient,
-  command: PutCommand | UpdateCommand | DeleteCommand,
-): Promise<boolean> => {
-  try {
-    await db.send(command as PutCommand);
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-};
-
-/** Drops the key and index attributes an item carries, leaving the domain object. */
-export const strip = <T>(item: Record<string, unknown> | undefined): T | undefined => {
-  if (!item) return undefined;
-  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expiresAt, ...rest } = item;
-  return rest as T;
-};
-
-export const encodeCursor = (key: Record<string, unknown>): string =>
-  Buffer.from(JSON.stringify(key)).toString('base64url');
-
 /**
- * The key a cursor encodes, or undefined when it is not one this query handed out: each attribute named must be a
- * string its check accepts, and nothing else may be there. A cursor is only good for the query it came from.
+ * Customers and their addresses. No transactions and no streams (DESIGN section 8): conditional writes and
+ * versioned updates instead. Tenants and API keys, templates, messages, attention, callbacks and chat each have a
+ * store of their own (tenant-store.ts, template-store.ts, message-store.ts, attention-store.ts, callback-store.ts,
+ * chat-store.ts); the helpers they share are in dynamo-helpers.ts.
  */
-export const decodeKeyCursor = (
-  cursor: string,
-  checks: Record<string, (value: string) => boolean>,
-): Record<string, string> | undefined => {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (!key || typeof key !== 'object' || Object.keys(key).length !== Object.keys(checks).length) return undefined;
-    const decoded: Record<string, string> = {};
-    for (const [name, check] of Object.entries(checks)) {
-      const value = key[name];
-      if (typeof value !== 'string' || !check(value)) return undefined;
-      decoded[name] = value;
-    }
-    return decoded;
-  } catch {
-    return undefined;
-  }
-};
-
-const decodeCursor = (cursor: string, pk: string): Record<string, unknown> | undefined =>
-  decodeKeyCursor(cursor, { pk: (value) => value === pk, sk: (value) => value.startsWith(keys.timelinePrefix) });
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('invalid cursor');
-    this.name = 'InvalidCursorError';
-  }
-}
-
-/**
- * The single-table DynamoDB adapter behind every store port. No transactions and no streams (DESIGN section 8):
- * conditional writes and versioned updates instead.
- */
-export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerStore, MessageStore {
+export class DynamoStore implements InboundCustomerStore {
   constructor(
     private readonly tableName: string,
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
   ) {}
 
   /** Sends a conditional write: false when its condition failed (someone else got there first), true when written. */
-  private async writeIfCondition(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
-    try {
-      await this.db.send(command as PutCommand);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  /** Every item a query matches, page after page (for small partitions: tenants, attention, callbacks). */
-  private async queryAll(
-    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey }));
-      items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return items;
-  }
-
-  // Tenants and keys
-
-  async getTenant(tenantId: string): Promise<Tenant | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.tenant(tenantId) }));
-    return strip<Tenant>(Item);
-  }
-
-  /** Creates or updates a tenant; its SMS number must not belong to another tenant. */
-  async putTenant(tenant: Tenant): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.tenantNumber(tenant.smsNumber), tenantId: tenant.tenantId },
-          ConditionExpression: 'attribute_not_exists(pk) OR tenantId = :tenantId',
-          ExpressionAttributeValues: { ':tenantId': tenant.tenantId },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw new Error(`SMS number is already used by another tenant`);
-      throw error;
-    }
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.tenant(tenant.tenantId), ...keys.tenantListing(tenant.tenantId), ...tenant },
-      }),
-    );
-  }
-
-  async listTenants(): Promise<Tenant[]> {
-    const items = await this.queryAll({
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': 'TENANTS' },
-    });
-    return items.map((item) => strip<Tenant>(item) as Tenant);
-  }
-
-  async getTenantIdByNumber(e164: string): Promise<string | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.tenantNumber(e164) }));
-    return Item?.tenantId as string | undefined;
-  }
-
-  async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.apiKey(keyId) }));
-    return strip<ApiKeyRecord>(Item);
-  }
-
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.apiKey(key.keyId), ...key },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-  }
-
-  async revokeApiKey(keyId: string, at: string): Promise<boolean> {
-    return this.writeIfCondition(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.apiKey(keyId),
-        UpdateExpression: 'SET revokedAt = if_not_exists(revokedAt, :at)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    );
-  }
-
-  // Templates
-
-  async getTemplate(tenantId: string, name: string): Promise<Template | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.template(tenantId, name) }),
-    );
-    return strip<Template>(Item);
-  }
-
-  async putTemplate(tenantId: string, template: Template): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...keys.template(tenantId, template.name), ...template } }),
-    );
-  }
-
-  async listTemplates(tenantId: string): Promise<Template[]> {
-    const { Items } = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.templates(tenantId) },
-      }),
-    );
-    return (Items ?? []).map((item) => strip<Template>(item) as Template);
+  private writeIfCondition(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    return writeIfCondition(this.db, command);
   }
 
   // Customers
@@ -512,115 +316,5 @@ export class DynamoStore implements TenantStore, TemplateStore, InboundCustomerS
         },
       }),
     );
-  }
-
-  // Attention, callbacks and chat live in their own stores (attention-store.ts, callback-store.ts, chat-store.ts).
-
-  // Messages
-
-  async claimMessage(claim: MessageClaim): Promise<ClaimResult> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.messageClaim(claim.tenantId, claim.messageId), ...claim },
-          ConditionExpression: 'attribute_not_exists(pk)',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return { claimed: true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // DynamoDB hands back the existing item on a failed condition, in its wire format (the document client does
-      // not convert error payloads); emulators that leave it out cost one read.
-      const raw = (error as { Item?: Record<string, AttributeValue> }).Item;
-      const existing = raw
-        ? strip<MessageClaim>(unmarshall(raw))
-        : await this.getClaim(claim.tenantId, claim.messageId);
-      if (!existing) return this.claimMessage(claim);
-      return { claimed: false, existing };
-    }
-  }
-
-  async renewClaim(claim: MessageClaim, previousLeaseUntil: number): Promise<boolean> {
-    return this.writeIfCondition(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.messageClaim(claim.tenantId, claim.messageId),
-        UpdateExpression: 'SET leaseUntil = :lease',
-        ConditionExpression: 'leaseUntil = :previous',
-        ExpressionAttributeValues: { ':lease': claim.leaseUntil, ':previous': previousLeaseUntil },
-      }),
-    );
-  }
-
-  async releaseClaim(claim: MessageClaim): Promise<void> {
-    await this.writeIfCondition(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: keys.messageClaim(claim.tenantId, claim.messageId),
-        ConditionExpression: 'leaseUntil = :lease',
-        ExpressionAttributeValues: { ':lease': claim.leaseUntil },
-      }),
-    );
-  }
-
-  async getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.messageClaim(tenantId, messageId) }),
-    );
-    return strip<MessageClaim>(Item);
-  }
-
-  async putMessage(message: Message): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...keys.timelineItem(message.tenantId, message.customerId, message.timelineId), ...message },
-      }),
-    );
-  }
-
-  async getMessageByClaim(claim: MessageClaim): Promise<Message | undefined> {
-    return this.getMessageAt(claim.tenantId, claim.customerId, claim.timelineId);
-  }
-
-  async getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined> {
-    const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.timelineItem(tenantId, customerId, timelineId) }),
-    );
-    return strip<Message>(Item);
-  }
-
-  async getMessage(tenantId: string, messageId: string): Promise<Message | undefined> {
-    const claim = await this.getClaim(tenantId, messageId);
-    return claim ? this.getMessageByClaim(claim) : undefined;
-  }
-
-  async listTimeline(
-    tenantId: string,
-    customerId: string,
-    options: { limit: number; before?: string },
-  ): Promise<TimelinePage> {
-    const { pk } = keys.customer(tenantId, customerId);
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    if (options.before !== undefined) {
-      ExclusiveStartKey = decodeCursor(options.before, pk);
-      if (!ExclusiveStartKey) throw new InvalidCursorError();
-    }
-    const page = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': pk, ':prefix': keys.timelinePrefix },
-        ScanIndexForward: false,
-        Limit: options.limit,
-        ExclusiveStartKey,
-      }),
-    );
-    const messages = (page.Items ?? []).map((item) => strip<Message>(item) as Message);
-    return page.LastEvaluatedKey
-      ? { messages, nextCursor: encodeCursor({ pk: page.LastEvaluatedKey.pk, sk: page.LastEvaluatedKey.sk }) }
-      : { messages };
   }
 }

@@ -1,13 +1,16 @@
-import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { ProviderRejectedError } from '../../domain/errors.ts';
 import type { EmailSender } from '../../domain/ports.ts';
 import { classifyProviderError, singleAttempt } from '../provider-errors.ts';
+import { buildOutboundEmail, type OutboundEmail, UnsafeHeaderError } from './outbound-mime.ts';
 
 /** SES message tag values allow letters, digits, `_`, `-`, `.` and `@` only. */
 const tagValue = (value: string) => value.replace(/[^A-Za-z0-9_.@-]/g, '_').slice(0, 256);
 
 /**
- * Outbound email through SES `SendEmail`, tracked by a configuration set, replies routed by the Reply-To token.
- * Parley's message and tenant ids go as message tags, so a status event can name the message (DESIGN section 11).
+ * Outbound email through SES `SendRawEmail`, tracked by a configuration set, replies routed by the Reply-To token.
+ * Raw, because `SendEmail` cannot set `List-Unsubscribe` or the thread headers (DESIGN section 12). Parley's message
+ * and tenant ids go as message tags, so a status event can name the message (DESIGN section 11).
  */
 export class SesEmailSender implements EmailSender {
   constructor(
@@ -15,27 +18,28 @@ export class SesEmailSender implements EmailSender {
     private readonly ses: SESClient = new SESClient(singleAttempt),
   ) {}
 
-  async sendEmail(input: Parameters<EmailSender['sendEmail']>[0]): Promise<{ providerMessageId: string }> {
+  async sendEmail(input: OutboundEmail): Promise<{ providerMessageId: string }> {
     const tags = [
       ...(input.messageId ? [{ Name: 'parley-message-id', Value: tagValue(input.messageId) }] : []),
       ...(input.tenantId ? [{ Name: 'parley-tenant-id', Value: tagValue(input.tenantId) }] : []),
     ];
+    let data: Buffer;
+    try {
+      data = await buildOutboundEmail(input);
+    } catch (error) {
+      // Nothing went to SES, and the same message never could: refused for good, not worth another try.
+      if (error instanceof UnsafeHeaderError) throw new ProviderRejectedError('unsafe_header', error);
+      throw error;
+    }
     let MessageId: string | undefined;
     try {
       ({ MessageId } = await this.ses.send(
-        new SendEmailCommand({
+        new SendRawEmailCommand({
           Source: input.from,
-          Destination: { ToAddresses: [input.to] },
-          ReplyToAddresses: [input.replyTo],
+          Destinations: [input.to],
+          RawMessage: { Data: data },
           ConfigurationSetName: this.configurationSet,
           ...(tags.length > 0 && { Tags: tags }),
-          Message: {
-            Subject: { Data: input.subject, Charset: 'UTF-8' },
-            Body: {
-              Text: { Data: input.text, Charset: 'UTF-8' },
-              ...(input.html !== undefined && { Html: { Data: input.html, Charset: 'UTF-8' } }),
-            },
-          },
         }),
       ));
     } catch (error) {

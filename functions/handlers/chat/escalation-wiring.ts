@@ -1,13 +1,17 @@
 import { DynamoAttentionStore } from '../../adapters/dynamo/attention-store.ts';
 import { DynamoCallbackStore } from '../../adapters/dynamo/callback-store.ts';
 import { DynamoChatStore } from '../../adapters/dynamo/chat-store.ts';
-import { createDocumentClient, DynamoStore } from '../../adapters/dynamo/dynamo-store.ts';
+import { createDocumentClient } from '../../adapters/dynamo/dynamo-helpers.ts';
+import { DynamoStore } from '../../adapters/dynamo/dynamo-store.ts';
+import { DynamoMessageStore } from '../../adapters/dynamo/message-store.ts';
+import { DynamoTenantStore } from '../../adapters/dynamo/tenant-store.ts';
 import { TtlCache } from '../../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../../config/env.ts';
 import type { EscalationDeps } from '../../domain/escalation.ts';
 import type { Tenant } from '../../domain/model.ts';
 import type { ConnectionPusher, EmailSender, SmsSender } from '../../domain/ports.ts';
 import { createReplyToken } from '../../domain/tokens.ts';
+import { unsubscribeLinks } from '../../domain/unsubscribe.ts';
 import { createEventPublisher } from '../http/events.ts';
 
 /** What a function brings to the escalation code: only what it uses, so the rest stays out of its bundle. */
@@ -40,7 +44,8 @@ export const createEscalation = (parts: EscalationParts = {}) => {
     maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
   };
   const db = createDocumentClient();
-  const store = new DynamoStore(config.tableName, db);
+  const messages = new DynamoMessageStore(config.tableName, db);
+  const tenantStore = new DynamoTenantStore(config.tableName, db);
   const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
   let wsEndpointFromEvent: string | undefined;
   let publicUrlFromEvent: string | undefined;
@@ -59,9 +64,11 @@ export const createEscalation = (parts: EscalationParts = {}) => {
   const clock = { now: () => Date.now() };
   const replyAddress = (tenantId: string, messageId: string) =>
     `reply+${createReplyToken(tokenSecret(), tenantId, messageId)}@${config.replyDomain}`;
+  const publicUrl = () => config.publicUrl ?? publicUrlFromEvent;
 
   const deps: EscalationDeps = {
-    store,
+    customers: new DynamoStore(config.tableName, db),
+    messages,
     attention: new DynamoAttentionStore(config.tableName, db),
     callbacks: new DynamoCallbackStore(config.tableName, db),
     chats: new DynamoChatStore(config.tableName, db),
@@ -70,28 +77,34 @@ export const createEscalation = (parts: EscalationParts = {}) => {
     email,
     outbound: {
       senders: { sms, email },
-      messages: store,
+      messages,
       events,
       clock,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       replyAddress,
+      unsubscribeLinks: (tenantId, address, messageId) =>
+        unsubscribeLinks(
+          { tokenSecret: tokenSecret(), replyDomain: config.replyDomain, publicUrl: publicUrl() },
+          tenantId,
+          address,
+          messageId,
+        ),
       maxSmsSegments: config.maxSmsSegments,
     },
     events,
     clock,
-    getTenant: (tenantId) => tenants.get(tenantId, () => store.getTenant(tenantId)),
+    getTenant: (tenantId) => tenants.get(tenantId, () => tenantStore.getTenant(tenantId)),
     get tokenSecret() {
       return tokenSecret();
     },
     get publicBaseUrl() {
-      return config.publicUrl ?? publicUrlFromEvent ?? '';
+      return publicUrl() ?? '';
     },
     chatSessionTtlMs: config.chatSessionTtlMs,
     replyAddress,
   };
   return {
     deps,
-    store,
     tokenSecret,
     tenant: deps.getTenant,
     /** Learns the WebSocket API's callback URL from a WebSocket event. */

@@ -25,7 +25,7 @@ export interface HttpRequest {
   event: HttpEvent;
   routeKey: string;
   principal: Principal | undefined;
-  /** The parsed JSON body (undefined without one). */
+  /** The parsed JSON body, or the text itself for a handler that reads its body as text (undefined without one). */
   body: unknown;
   header(name: string): string | undefined;
 }
@@ -55,12 +55,13 @@ const principalOf = (event: HttpEvent): Principal | undefined => {
   return { tenantId: context.tenantId, keyId: context.keyId, scopes: context.scopes.split(',') as Scope[] };
 };
 
-const parseBody = (event: HttpEvent): unknown => {
+const parseBody = (event: HttpEvent, as: 'json' | 'text'): unknown => {
   if (event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw) > maxBodyBytes) {
     throw new ParleyError('payload_too_large', `The body is larger than ${maxBodyBytes / 1024} KB`);
   }
+  if (as === 'text') return raw;
   try {
     return JSON.parse(raw);
   } catch {
@@ -88,7 +89,11 @@ export const publishMetrics: middy.MiddlewareObj = {
  * Wraps a route function in the shared middy chain: logger first, error mapping last. The route's scope comes
  * from the route table, so a handler cannot forget to check it.
  */
-export const httpHandler = (route: (request: HttpRequest) => Promise<HttpResult>) => {
+export const httpHandler = (
+  route: (request: HttpRequest) => Promise<HttpResult>,
+  /** `text`: a body that is not JSON (a form post) reaches the route as it came. */
+  options: { body?: 'json' | 'text' } = {},
+) => {
   const handler = async (event: HttpEvent, _context: Context): Promise<HttpResult> => {
     const scope = scopeByRoute.get(event.routeKey);
     if (scope === undefined) throw new ParleyError('not_found', 'No such route');
@@ -105,7 +110,7 @@ export const httpHandler = (route: (request: HttpRequest) => Promise<HttpResult>
       event,
       routeKey: event.routeKey,
       principal,
-      body: parseBody(event),
+      body: parseBody(event, options.body ?? 'json'),
       header: (name) => headers[name.toLowerCase()],
     });
   };

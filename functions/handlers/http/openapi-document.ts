@@ -1,14 +1,9 @@
 import * as z from 'zod/mini';
 import { phoneSchema, putCustomerRequestSchema, sendMessageRequestSchema } from '../../domain/contact-schemas.ts';
 import { statusByCode } from '../../domain/errors.ts';
-import {
-  callbackContextSchema,
-  callbackIdSchema,
-  eventDescriptions,
-  eventSchemas,
-  eventTypes,
-  messageIdSchema,
-} from '../../domain/events.ts';
+import { callbackContextSchema, callbackIdSchema, eventSchemas, messageIdSchema } from '../../domain/event-schemas.ts';
+import { eventDescriptions, eventTypes } from '../../domain/events.ts';
+import { ignoredReasons } from '../../domain/model.ts';
 import {
   backendCustomerIdSchema,
   callbackQuerySchema,
@@ -68,6 +63,7 @@ const inboundEffect = z
     }),
     z.strictObject({ type: z.literal('prompt_question'), candidates: z.array(messageIdSchema) }),
     z.strictObject({ type: z.literal('free_text') }),
+    z.strictObject({ type: z.literal('ignored'), reason: z.enum(ignoredReasons) }),
   ])
   .register(z.globalRegistry, { id: 'InboundEffect', description: 'What an inbound message did.' });
 
@@ -87,6 +83,11 @@ const messageResponse = z
     from: z.string(),
     subject: z.optional(z.string()),
     body: z.string(),
+    fullText: z.optional(
+      z.string().register(z.globalRegistry, {
+        description: 'Inbound email: the whole text as received; `body` is the reply without quoted history.',
+      }),
+    ),
     status: messageStatus,
     statusHistory: z.array(z.strictObject({ status: messageStatus, at: isoTime, reason: z.optional(z.string()) })),
     createdAt: isoTime,
@@ -148,6 +149,11 @@ const timelineMessage = z
     channel: messageChannel,
     subject: z.optional(z.string()),
     body: z.string(),
+    fullText: z.optional(
+      z.string().register(z.globalRegistry, {
+        description: 'Inbound email: the whole text as received; `body` is the reply without quoted history.',
+      }),
+    ),
     status: messageStatus,
     createdAt: isoTime,
     reference: z.optional(z.string()),
@@ -320,14 +326,17 @@ const errorResponse = (status: number, headers: Record<string, unknown> = {}) =>
 
 // ---- Operations ----
 
+/** A success answer: a JSON body (`schema`), an HTML page (`html`), or either, by the request's `Accept`. */
 type Success =
-  | { status: number; description: string; schema: z.ZodMiniType; headers?: Record<string, unknown> }
+  | { status: number; description: string; schema: z.ZodMiniType; headers?: Record<string, unknown>; html?: true }
   | { status: number; description: string; html: true };
 
 interface Operation {
   summary: string;
   description?: string;
   request?: z.ZodMiniType;
+  /** An optional form-encoded body (`application/x-www-form-urlencoded`), instead of a JSON `request`. */
+  form?: z.ZodMiniType;
   query?: z.ZodMiniObject;
   headers?: { name: string; description: string; schema: z.ZodMiniType }[];
   success: Success[];
@@ -353,7 +362,14 @@ const pathParameters: Record<string, z.ZodMiniType> = {
   messageId: messageIdSchema,
   name: templateNameSchema,
   callbackId: callbackIdSchema,
+  token: z.string().check(z.minLength(1), z.maxLength(256)).register(z.globalRegistry, {
+    description: 'The signed unsubscribe token from the email (its `List-Unsubscribe` header or link).',
+  }),
 };
+
+const unsubscribeResponse = z
+  .strictObject({ channel: z.literal('email'), status: z.literal('opted_out') })
+  .register(z.globalRegistry, { id: 'UnsubscribeResponse' });
 
 const json = (status: number, description: string, schema: z.ZodMiniType, headers?: Record<string, unknown>) => ({
   status,
@@ -443,10 +459,11 @@ const operations: Record<string, Operation> = {
   },
   'PATCH /v1/callbacks/{callbackId}': {
     summary: 'Complete or cancel a callback',
-    description: 'A callback already closed is refused with 400.',
+    description:
+      'The same close again answers 200 and finishes what a failed attempt left (attention, event); closing a callback already closed otherwise is refused with 422 `not_cancellable`.',
     request: callbackUpdateSchema,
     success: [json(200, 'The closed callback', callbackResponse)],
-    errors: [400, 404, 413],
+    errors: [400, 404, 413, 422],
   },
   'GET /openapi.json': {
     summary: 'This document',
@@ -468,6 +485,26 @@ const operations: Record<string, Operation> = {
     summary: 'The agent console',
     success: [{ status: 200, description: 'The page', html: true }],
     errors: [],
+  },
+  'GET /v1/unsubscribe/{token}': {
+    summary: "An email's unsubscribe link: a page whose button unsubscribes (opening it changes nothing)",
+    description:
+      'Public: the signed token is the authority. Mail scanners open links, so only the POST the button makes ' +
+      'unsubscribes. A token that is not genuine is 404.',
+    success: [{ status: 200, description: 'The page', html: true }],
+    errors: [404],
+  },
+  'POST /v1/unsubscribe/{token}': {
+    summary: 'One-click unsubscribe (RFC 8058): opts the address out of email for the tenant',
+    description:
+      'Public: the signed token is the authority. Mail clients post `List-Unsubscribe=One-Click` ' +
+      '(form-encoded). The address is opted out of email for every customer of the tenant it belongs to, with ' +
+      '`consent.changed` (channel email, reason unsubscribe); an address already opted out changes nothing and ' +
+      'emits nothing. A browser (`Accept: text/html`) gets a page, anyone else JSON. A token that is not genuine ' +
+      'is 404, nothing changed.',
+    form: z.strictObject({ 'List-Unsubscribe': z.literal('One-Click') }),
+    success: [{ status: 200, description: 'Opted out', schema: unsubscribeResponse, html: true }],
+    errors: [404, 413],
   },
 };
 
@@ -562,10 +599,10 @@ export const buildOpenApiDocument = (serverUrl = '/') => {
       responses[String(success.status)] = {
         description: success.description,
         ...('headers' in success && success.headers && { headers: success.headers }),
-        content:
-          'html' in success
-            ? { 'text/html': { schema: { type: 'string' } } }
-            : { 'application/json': { schema: convert(success.schema, 'output') } },
+        content: {
+          ...('schema' in success && { 'application/json': { schema: convert(success.schema, 'output') } }),
+          ...(success.html && { 'text/html': { schema: { type: 'string' } } }),
+        },
       };
     }
     const errors = new Set([...operation.errors, ...(route.scope === null ? [] : [401, 403]), 429, 500]);
@@ -588,6 +625,12 @@ export const buildOpenApiDocument = (serverUrl = '/') => {
         requestBody: {
           required: true,
           content: { 'application/json': { schema: convert(operation.request, 'input') } },
+        },
+      }),
+      ...(operation.form && {
+        requestBody: {
+          required: false,
+          content: { 'application/x-www-form-urlencoded': { schema: convert(operation.form, 'input') } },
         },
       }),
       responses,

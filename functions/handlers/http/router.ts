@@ -1,4 +1,4 @@
-import { InvalidCursorError } from '../../adapters/dynamo/dynamo-store.ts';
+import { InvalidCursorError } from '../../adapters/dynamo/dynamo-helpers.ts';
 import { InvalidRequestError, NotFoundError } from '../../domain/errors.ts';
 import { type HttpHandlerName, httpRoutes, routeKey } from '../../routes.ts';
 import { type HttpRequest, type HttpResult, httpHandler } from './http-handler.ts';
@@ -11,7 +11,11 @@ export type Route = (request: HttpRequest) => Promise<HttpResult>;
  * given must be exactly the table's routes for that handler, checked when the module loads: a route cannot be
  * served by one and missing from the other.
  */
-export const routedHandler = (handler: HttpHandlerName, routes: Record<string, Route>) => {
+export const routedHandler = (
+  handler: HttpHandlerName,
+  routes: Record<string, Route>,
+  options?: Parameters<typeof httpHandler>[1],
+) => {
   const expected = httpRoutes
     .filter((route) => route.handler === handler)
     .map(routeKey)
@@ -26,7 +30,7 @@ export const routedHandler = (handler: HttpHandlerName, routes: Record<string, R
     const route = routes[request.routeKey];
     if (!route) throw new NotFoundError('Route');
     return route(request);
-  });
+  }, options);
 };
 
 /** A paged read: a cursor the store did not hand out is the caller's mistake, a 400 naming the query parameter. */

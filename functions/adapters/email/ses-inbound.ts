@@ -1,0 +1,100 @@
+/**
+ * The email channel's `parseInbound` (DESIGN sections 4 and 12): a received mail, as SES's receipt and the MIME
+ * parser read it, becomes Parley's channel-neutral inbound message. The tenant and the message answered come from the
+ * signed reply token in the recipients; a token that fails its signature counts as none.
+ */
+import type { InboundMessage } from '../../domain/inbound.ts';
+import type { IgnoredReason } from '../../domain/model.ts';
+import { verifyReplyToken } from '../../domain/tokens.ts';
+import type { EmailReceipt } from './ses-receipt.ts';
+
+/** What the inbound pipeline needs of a parsed mail (the MIME parser gives more). */
+export interface ReceivedMail {
+  /** The `Message-ID` header, without angle brackets. */
+  messageId?: string;
+  inReplyTo: string[];
+  references: string[];
+  /** The sender's address, lower-cased. */
+  from?: string;
+  subject: string;
+  /** The whole text (HTML-only mail turned into text). */
+  text: string;
+  /** The customer's new text, without quoted history or signature. */
+  reply: string;
+  /** The first line of the reply with text: what the rules read. */
+  firstLine: string;
+  /** Automatic mail (out-of-office, delivery reports, bulk): never acted on. */
+  automatic?: string;
+}
+
+export type InboundEmail =
+  | { ok: true; tenantId: string; inbound: Omit<InboundMessage, 'tenant'> }
+  | { ok: false; reason: string };
+
+const replyLocalPart = /^reply\+([a-z0-9._-]+)$/;
+
+/** The first recipient at the reply domain whose token verifies: the tenant and Parley's message it answers. */
+export const replyTokenOf = (
+  recipients: string[],
+  options: { tokenSecret: string; replyDomain: string },
+): { tenantId: string; messageId: string; recipient: string } | undefined => {
+  const domain = options.replyDomain.toLowerCase();
+  for (const recipient of recipients) {
+    const at = recipient.lastIndexOf('@');
+    if (at < 0 || recipient.slice(at + 1).toLowerCase() !== domain) continue;
+    const token = replyLocalPart.exec(recipient.slice(0, at).toLowerCase())?.[1];
+    const verified = token === undefined ? undefined : verifyReplyToken(options.tokenSecret, token);
+    if (verified) return { ...verified, recipient: recipient.toLowerCase() };
+  }
+  return undefined;
+};
+
+/**
+ * SES's verdicts, then the mail's own signs of being automatic, decide whether the mail may be acted on. DMARC
+ * GRAY (no policy) is not a failure; PROCESSING_FAILED is not proof either way and is let through, as SES does.
+ */
+const untrustedReason = (
+  receipt: EmailReceipt,
+  mail: ReceivedMail,
+): Exclude<IgnoredReason, 'own_address' | 'wrong_sender'> | undefined => {
+  if (receipt.verdicts.virus === 'FAIL') return 'virus';
+  if (receipt.verdicts.spam === 'FAIL') return 'spam';
+  if (receipt.verdicts.dmarc === 'FAIL') return 'dmarc_fail';
+  if (mail.automatic !== undefined) return 'automatic';
+  return undefined;
+};
+
+export const toInboundEmail = (
+  receipt: EmailReceipt,
+  mail: ReceivedMail,
+  options: { tokenSecret: string; replyDomain: string },
+): InboundEmail => {
+  const token = replyTokenOf(receipt.recipients, options);
+  if (!token) return { ok: false, reason: 'no recipient carries a valid reply token' };
+  if (!mail.from) return { ok: false, reason: 'the mail has no From address' };
+  const untrusted = untrustedReason(receipt, mail);
+  // A virus is never shown as text, to an agent or anyone.
+  const quarantined = untrusted === 'virus';
+  return {
+    ok: true,
+    tenantId: token.tenantId,
+    inbound: {
+      channel: 'email',
+      from: mail.from,
+      to: token.recipient,
+      body: quarantined ? '(quarantined: the mail carried a virus)' : mail.reply,
+      ...(!quarantined && mail.text !== mail.reply && { fullText: mail.text }),
+      subject: mail.subject,
+      ruleText: mail.firstLine,
+      // One Message-ID is one mail, however often it arrives; SES's own id where the mail has none.
+      inboundMessageId: mail.messageId ? `email:${mail.messageId}` : `ses:${receipt.sesMessageId}`,
+      // The token names the message answered; In-Reply-To matters only without one (see ReceivedMail's use).
+      answering: { messageId: token.messageId },
+      receivedAt: receipt.receivedAt,
+      ...(mail.messageId && {
+        replyThread: { inReplyTo: mail.messageId, references: [...mail.references, mail.messageId].slice(-20) },
+      }),
+      ...(untrusted && { untrusted }),
+    },
+  };
+};

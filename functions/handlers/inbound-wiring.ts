@@ -1,0 +1,119 @@
+import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
+import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
+import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
+import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
+import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
+import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
+import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
+import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { loadTokenSecret } from '../adapters/token-secret.ts';
+import { TtlCache } from '../adapters/ttl-cache.ts';
+import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
+import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
+import { escalateFromSms, pushToChat } from '../domain/escalation.ts';
+import { handleInbound, type InboundDeps, type InboundMessage, type InboundOutcome } from '../domain/inbound.ts';
+import type { Template, Tenant } from '../domain/model.ts';
+import type { EmailSender, SmsSender } from '../domain/ports.ts';
+import { answerKeepMs, expiredPromptKeepMs } from '../domain/prompt-policy.ts';
+import { createEscalation } from './chat/escalation-wiring.ts';
+import { createEventPublisher } from './http/events.ts';
+import { logger, metrics } from './http/observability.ts';
+
+const notGiven = (what: string): never => {
+  throw new Error(`This function sends no ${what}`);
+};
+
+/**
+ * The inbound pipeline as a channel's function runs it, read once per container: the stores, the events, the
+ * escalation, and the senders of the channels this function answers on (replies go out on the channel a message
+ * came in on, so each function is given only what its channel needs).
+ */
+export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSender }) => {
+  const config = {
+    tableName: requireEnv('PARLEY_TABLE_NAME'),
+    eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
+    deadLetterQueueUrl: requireEnv('PARLEY_DEAD_LETTER_QUEUE_URL'),
+    cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
+    maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
+  };
+  // One document client for every store of the table.
+  const db = createDocumentClient();
+  const tenantStore = new DynamoTenantStore(config.tableName, db);
+  const templateStore = new DynamoTemplateStore(config.tableName, db);
+  const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
+  const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
+  const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
+  const tokenSecret = await loadTokenSecret();
+  const escalation = createEscalation({
+    tokenSecret,
+    ...(channels.sms && { sms: channels.sms }),
+    ...(channels.email && { email: channels.email }),
+    ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && { pusher: (endpoint) => new ApiGatewayPusher(endpoint) }),
+  });
+  const deps: InboundDeps = {
+    customers: new DynamoStore(config.tableName, db),
+    messages: new DynamoMessageStore(config.tableName, db),
+    attention: new DynamoAttentionStore(config.tableName, db),
+    senders: {
+      sms: channels.sms ?? { sendSms: () => notGiven('SMS') },
+      email: channels.email ?? { sendEmail: () => notGiven('email') },
+    },
+    replyAddress: escalation.deps.replyAddress,
+    unsubscribeLinks: escalation.deps.outbound.unsubscribeLinks,
+    maxSmsSegments: config.maxSmsSegments,
+    events: createEventPublisher({
+      eventBusName: config.eventBusName,
+      eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+    }),
+    clock: { now: () => Date.now() },
+    getTemplate: (tenantId, name) =>
+      templates.get(`${tenantId}/${name}`, () => templateStore.getTemplate(tenantId, name)),
+    expiredPromptKeepMs,
+    answerKeepMs,
+    claimLeaseMs: 30_000,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    escalate: ({ channel: _channel, ...input }) => escalateFromSms(escalation.deps, input),
+    // A customer who writes while chatting sees it in the chat too (when this function may push to the chat API).
+    ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && {
+      pushToChat: (customer, message) =>
+        pushToChat(escalation.deps, customer, message).catch((error: unknown) =>
+          logger.warn('chat push failed', { error: error as Error }),
+        ),
+    }),
+  };
+
+  return {
+    tokenSecret,
+    tenantStore,
+    /** A tenant by id or by anything else that names it, cached per container. */
+    tenant: (key: string, load: () => Promise<Tenant | undefined>) => tenants.get(key, load),
+    /**
+     * Runs one provider record: what can never be processed goes to the dead-letter queue at once, logged; anything
+     * else that fails is thrown, so the delivery is retried and finally lands on the function's failure destination.
+     */
+    async process(
+      source: string,
+      payload: () => string,
+      read: () => Promise<InboundMessage>,
+      describe: (inbound: InboundMessage, outcome: InboundOutcome) => Record<string, unknown>,
+    ): Promise<void> {
+      try {
+        const inbound = await read();
+        const outcome = await handleInbound(deps, inbound);
+        logger.info(`inbound ${inbound.channel} handled`, {
+          tenantId: inbound.tenant.tenantId,
+          ...describe(inbound, outcome),
+          status: outcome.status,
+          effect: outcome.effect?.type,
+          messageId: outcome.messageId,
+        });
+        metrics.addMetric(outcome.status === 'duplicate' ? 'InboundDuplicates' : 'InboundProcessed', 'Count', 1);
+      } catch (error) {
+        if (!(error instanceof UnprocessableInboundError)) throw error;
+        logger.error(`${source} dead-lettered`, { reason: error.message });
+        metrics.addMetric('InboundDeadLettered', 'Count', 1);
+        await deadLetters.send({ reason: error.message, source, payload: payload() });
+      }
+    },
+  };
+};
