@@ -452,6 +452,12 @@ describe('inbound email', () => {
       );
     });
 
+    it('keeps the first line on one line when the reply has a tab in it (found by the property below)', async () => {
+      const parsed = await parseInboundEmail('\r\n\u00a1\t\u00a1');
+      expect(parsed.firstLine).toBe('\u00a1 \u00a1');
+      expectSafeFields(parsed);
+    });
+
     it('returns safe fields for any input', async () => {
       const piece = fc.oneof(
         fc.string({ unit: 'binary', maxLength: 40 }),

@@ -240,4 +240,6 @@ export const firstLineOf = (reply: string): string =>
   reply
     .split('\n')
     .find((line) => line.trim() !== '')
-    ?.trim() ?? '';
+    // One line for the rules and the logs: a tab inside it is a space.
+    ?.replace(/\s+/g, ' ')
+    .trim() ?? '';
