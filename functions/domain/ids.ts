@@ -7,8 +7,9 @@ const base32 = (bytes: Uint8Array, length: number): string => {
   let bits = 0;
   let value = 0;
   let out = '';
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
+  // Only the bytes the characters need are read (17 of a SHA-256 for 26 characters).
+  for (let i = 0; i < bytes.length && out.length < length; i++) {
+    value = (value << 8) | (bytes[i] as number);
     bits += 8;
     while (bits >= 5 && out.length < length) {
       out += crockford[(value >>> (bits - 5)) & 31];

@@ -10,6 +10,11 @@ describe('ids', () => {
     expect(newMessageId('demo-bank', 'order-42')).toMatch(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/);
   });
 
+  it('derives the message id it always did (a retry after a deploy must name the same message)', () => {
+    expect(newMessageId('demo-bank', 'order-42')).toBe('msg_P72F9GMY6YEH06D728MPN62R1P');
+    expect(newMessageId('other', 'x\u00e9😀')).toBe('msg_P8ZKZR9T2FB9SVP4N3QJFYHKZ5');
+  });
+
   it('derives different message ids for another key or another tenant', () => {
     const id = newMessageId('demo-bank', 'order-42');
 
