@@ -5,14 +5,20 @@
  * only imports the SNS and DynamoDB clients, built the same way. Size, and module init time measured in fresh Node
  * processes, median of 5, interleaved. The packages a function loads on first use (functions/lazy-packages.ts) are
  * built as the CDK builds them, beside the bundles where their `require` finds them, and counted apart: init does not
- * load them, and the size of a bundle is the size of its `index.mjs`.
+ * load them, and the size of a bundle is the size of its `index.mjs`. Each bundle's row names those its code can load.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { externalsFor, functionBundling, lazyPackageBuilds, lazyPackageNames } from '../lib/bundling.ts';
+import {
+  externalsFor,
+  functionBundling,
+  lazyPackageBuilds,
+  lazyPackageNames,
+  namesLazyPackage,
+} from '../lib/bundling.ts';
 import { childMain, makeTempDir, removeDir, repoRoot } from './lib/child.ts';
 import { median, num, type PartResult, type Row } from './lib/report.ts';
 
@@ -206,7 +212,7 @@ childMain(async (defer) => {
           metafile: true,
         });
         const source = readFileSync(file, 'utf8');
-        const lazy = lazyPackageNames.filter((lazyName) => source.includes(`"${lazyName}"`));
+        const lazy = lazyPackageNames.filter((lazyName) => namesLazyPackage(source, lazyName));
         return { name, file, bytes: statSync(file).size, times: [], top: topContributors(metafile), lazy };
       } catch (error) {
         return { name, file, bytes: Number.NaN, times: [], error: `build failed: ${(error as Error).message}` };
@@ -265,7 +271,7 @@ childMain(async (defer) => {
     notes: [
       `${handlers.length} handler entry points found in functions/handlers; built in ${num(buildMs / 1000, 1)} s`,
       `init = performance.now() around await import(bundle) in a fresh \`node\`, median of ${runs} (1 warm-up round discarded); target node20 (Lambda runs node24); KB = 1024 bytes`,
-      `loaded on first use, not at init, from beside each bundle (built as the CDK builds them, counted apart): ${[
+      `loaded on first use, not at init, from beside the bundles that name them (built as the CDK builds them, not in the sizes above): ${[
         ...lazyKb,
       ]
         .map(([name, kb]) => `${name} ${num(kb, 1)} KB`)

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
-import { type LazyPackageName, lazyPackageExports, lazyPackageNames } from '../functions/lazy-packages.ts';
+import { type LazyPackageName, lazyPackageExports } from '../functions/lazy-packages.ts';
 
 /**
  * The AWS SDK is bundled and tree-shaken, except modules it reaches only by a dynamic `import()` on a path a Parley
@@ -85,7 +85,7 @@ export const functionBundling = {
 
 /**
  * How each package of `lazyPackageExports` (functions/lazy-packages.ts: libraries a function loads on first use, not
- * at init) is built beside every function's bundle: one CommonJS file, at {@link lazyPackageFile}, holding the
+ * at init) is built beside each bundle that names it: one CommonJS file, at {@link lazyPackageFile}, holding the
  * exports the functions use (tree-shaken from the package's ES modules; tests and `npm start` load its CommonJS build
  * of the same release). No bundle holds these libraries, so init neither reads nor compiles them.
  */
@@ -101,7 +101,17 @@ export const lazyPackageBundling = {
   charset: 'utf8',
 } satisfies BuildOptions;
 
-export { lazyPackageNames };
+/** The packages of `lazyPackageExports`. Computed here, not in functions/: a bundle names only those it loads. */
+export const lazyPackageNames = Object.keys(lazyPackageExports) as LazyPackageName[];
+
+/**
+ * Whether a bundle's code can load the package: `loadOnFirstUse(name)` leaves the name as a string literal, and a
+ * bundle holds no other (the exports list stays out of bundles). What decides which packages go beside a bundle.
+ */
+export const namesLazyPackage = (bundleSource: string, name: LazyPackageName): boolean =>
+  bundleSource.includes(lazyPackageMarker(name));
+
+const lazyPackageMarker = (name: LazyPackageName): string => JSON.stringify(name);
 
 /** Where a lazily loaded package goes, relative to the bundle's folder: where `require(name)` looks first. */
 export const lazyPackageFile = (name: LazyPackageName): string => join('node_modules', name, 'index.js');
@@ -110,7 +120,7 @@ const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const requireFromRoot = createRequire(join(packageRoot, 'package.json'));
 
-/** The builds that put every lazily loaded package beside a bundle in `outputDir`. Plain data: the CDK passes it on. */
+/** The builds that put each lazily loaded package in `outputDir`, in `lazyPackageNames` order. Plain data. */
 export const lazyPackageBuilds = (outputDir: string): (BuildOptions & { outfile: string })[] =>
   lazyPackageNames.map((name) => ({
     ...lazyPackageBundling,
@@ -125,4 +135,29 @@ export const lazyPackageBuilds = (outputDir: string): (BuildOptions & { outfile:
   }));
 
 /** esbuild's JavaScript API, as installed beside this package (the CDK's local bundling runs the same install). */
-export const esbuildModulePath = (): string => requireFromRoot.resolve('esbuild');
+const esbuildModulePath = (): string => requireFromRoot.resolve('esbuild');
+
+/**
+ * Shell commands that build, beside the bundle in `outputDir`, the lazily loaded packages it names: what
+ * `ParleyFunction` runs after NodejsFunction's esbuild, with esbuild's API and the options the bench builds with.
+ */
+export const lazyPackageCommands = (outputDir: string): string[] => {
+  const script =
+    "const [, esbuild, bundle, marker, options] = process.argv; if (require('node:fs').readFileSync(bundle, 'utf8').includes(marker)) require(esbuild).buildSync(JSON.parse(options));";
+  const builds = lazyPackageBuilds(outputDir);
+  return lazyPackageNames.map((name, index) =>
+    [
+      process.execPath,
+      '-e',
+      script,
+      esbuildModulePath(),
+      join(outputDir, 'index.mjs'),
+      lazyPackageMarker(name),
+      JSON.stringify(builds[index]),
+    ]
+      .map(shellQuote)
+      .join(' '),
+  );
+};
+
+export const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;

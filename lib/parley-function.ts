@@ -7,7 +7,7 @@ import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { esbuildModulePath, externalsFor, functionBundling, lazyPackageBuilds } from './bundling.ts';
+import { externalsFor, functionBundling, lazyPackageCommands, shellQuote } from './bundling.ts';
 
 /** The package root: esbuild's project root and the home of `package-lock.json`. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -51,29 +51,16 @@ export interface ParleyFunctionProps {
 
 /**
  * Local bundling runs these with the shell, in the project root: `inputDir` is the package root. After esbuild has
- * written the bundle: the extra files, then the packages the function loads on first use (`lazyPackageBuilds`), each
- * built with esbuild's API from the options the bench builds them with.
+ * written the bundle: the extra files, then the packages the bundle loads on first use (`lazyPackageCommands`).
  */
 const afterBundlingHooks = (files: readonly string[]): ICommandHooks => ({
   beforeBundling: () => [],
   beforeInstall: () => [],
   afterBundling: (inputDir, outputDir) => [
     ...files.map((file) => `cp ${shellQuote(join(inputDir, file))} ${shellQuote(`${outputDir}/`)}`),
-    ...lazyPackageBuilds(outputDir).map((options) =>
-      [
-        process.execPath,
-        '-e',
-        'require(process.argv[1]).buildSync(JSON.parse(process.argv[2]))',
-        esbuildModulePath(),
-        JSON.stringify(options),
-      ]
-        .map(shellQuote)
-        .join(' '),
-    ),
+    ...lazyPackageCommands(outputDir),
   ],
 });
-
-const shellQuote = (value: string): string => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
  * Every Parley Lambda goes through here, so runtime, architecture, bundling, tracing and logging are set once:

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
-import { emailSchema, multiLineText, oneLineText } from '../functions/domain/schemas.ts';
+import { emailSchema } from '../functions/domain/content-schemas.ts';
+import { multiLineText, oneLineText } from '../functions/domain/schemas.ts';
 import { isWellFormedText, WELL_FORMED_MESSAGE } from '../functions/domain/text.ts';
 import type { AwsEdges, OutboxEntry } from './edges/aws-edges.ts';
 import { addressKey } from './edges/faults.ts';
@@ -141,7 +142,7 @@ export const prepareInboundEmail = (
       ok: false,
       status: 400,
       message:
-        'Give {"raw": "<RFC 5322 message>"} or {"from", "subject", "text"} (and optionally "to", "inReplyTo", "headers"), each with "verdicts"?',
+        'Give {"raw": "<RFC 5322 message>"} or {"from", "text"} (and optionally "to", "subject", "inReplyTo", "headers"), each with "verdicts"?',
     };
   }
   let raw: Buffer;

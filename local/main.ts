@@ -13,7 +13,7 @@ const main = async () => {
   console.log(`
 Parley is running locally (${Date.now() - started} ms)
 
-  Console        ${gateway.baseUrl}/        (play the customer: SMS, chat links, events)
+  Console        ${gateway.baseUrl}/        (play the customer: SMS, email, chat links, events)
   Agent console  ${gateway.baseUrl}/agent   (sign in with the agent key)
   API            ${gateway.baseUrl}/v1   (OpenAPI: ${gateway.baseUrl}/openapi.json)
   WebSocket      ${gateway.wsUrl}

@@ -4,8 +4,8 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { allScopes, keyIdOf } from '../../functions/domain/api-keys.ts';
+import { emailSchema } from '../../functions/domain/content-schemas.ts';
 import { toE164 } from '../../functions/domain/phone.ts';
-import { emailSchema } from '../../functions/domain/schemas.ts';
 import type { Scope } from '../../functions/routes.ts';
 
 export const commandUsages = {

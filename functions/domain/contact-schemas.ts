@@ -1,20 +1,19 @@
 import * as z from 'zod/mini';
-import { toE164 } from './phone.ts';
 import {
   backendCustomerIdSchema,
   emailContentSchema,
   emailSchema,
-  oneLineText,
   smsText,
   templateNameSchema,
-  textChecks,
-} from './schemas.ts';
+} from './content-schemas.ts';
+import { toE164 } from './phone.ts';
+import { oneLineText } from './schemas.ts';
 import { textProblem } from './text.ts';
 
 /**
- * The schemas that take phone numbers, apart from the others so that only the functions that read phone numbers
- * (send, customers, inbound SMS) bundle libphonenumber's metadata. `zod/mini` like ./schemas.ts (which loads the
- * English messages).
+ * The send request and the phone number schema (which ./customer-schemas.ts shares), apart from the others so that
+ * only the functions that read them build these. libphonenumber itself loads on the first number checked
+ * (./phone.ts). `zod/mini` like ./schemas.ts (which loads the English messages).
  */
 
 export const phoneSchema = z
@@ -106,59 +105,3 @@ export const sendMessageRequestSchema = z
   .register(z.globalRegistry, { id: 'SendMessageRequest' });
 
 export type SendMessageRequest = z.infer<typeof sendMessageRequestSchema>;
-
-const hhmm = z.string().check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)'));
-
-const isTimeZone = (value: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const isLocale = (value: string): boolean => {
-  try {
-    return Intl.getCanonicalLocales(value).length === 1;
-  } catch {
-    return false;
-  }
-};
-
-export const customerPreferencesSchema = z.strictObject({
-  channel: z.optional(z.nullable(channelSchema)),
-  quietHours: z.optional(z.nullable(z.strictObject({ start: hhmm, end: hhmm }))),
-});
-
-export const putCustomerRequestSchema = z
-  .strictObject({
-    phone: z.optional(z.nullable(phoneSchema)),
-    email: z.optional(z.nullable(emailSchema)),
-    timezone: z.optional(
-      z.nullable(
-        z
-          .string()
-          .check(
-            ...textChecks({ oneLine: true }),
-            z.maxLength(64),
-            z.refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/London'),
-          ),
-      ),
-    ),
-    locale: z.optional(
-      z.nullable(
-        z
-          .string()
-          .check(
-            ...textChecks({ oneLine: true }),
-            z.maxLength(35),
-            z.refine(isLocale, 'must be a BCP 47 language tag, e.g. en-GB'),
-          ),
-      ),
-    ),
-    preferences: z.optional(customerPreferencesSchema),
-  })
-  .register(z.globalRegistry, { id: 'PutCustomerRequest' });
-
-export type PutCustomerRequest = z.infer<typeof putCustomerRequestSchema>;

@@ -1,5 +1,6 @@
+import { callbackQuerySchema, callbackUpdateSchema } from '../domain/conversation-schemas.ts';
 import { closeCallback, listCallbacks } from '../domain/escalation.ts';
-import { callbackQuerySchema, callbackUpdateSchema, parseWith } from '../domain/schemas.ts';
+import { parseWith } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { json, requirePrincipal } from './http/http-handler.ts';
 import { type Route, readPage, routedHandler } from './http/router.ts';

@@ -3,15 +3,14 @@ import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
-import { NotFoundError } from '../domain/errors.ts';
-import { listNeedingAttention, replyToCustomer, startChat } from '../domain/escalation.ts';
 import {
   chatSessionRequestSchema,
   conversationsQuerySchema,
-  customerIdSchema,
-  parseWith,
   replyRequestSchema,
-} from '../domain/schemas.ts';
+} from '../domain/conversation-schemas.ts';
+import { NotFoundError } from '../domain/errors.ts';
+import { listNeedingAttention, replyToCustomer, startChat } from '../domain/escalation.ts';
+import { customerIdSchema, parseWith } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { type HttpRequest, json, requirePrincipal } from './http/http-handler.ts';
 import { type Route, readPage, routedHandler } from './http/router.ts';

@@ -2,10 +2,10 @@ import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
-import { putCustomerRequestSchema } from '../domain/contact-schemas.ts';
+import { conversationQuerySchema, putCustomerRequestSchema } from '../domain/customer-schemas.ts';
 import { type CustomerDeps, conversationView, getCustomerProfile, putCustomer } from '../domain/customers.ts';
 import { systemClock } from '../domain/ports.ts';
-import { conversationQuerySchema, customerIdSchema, parseWith } from '../domain/schemas.ts';
+import { customerIdSchema, parseWith } from '../domain/schemas.ts';
 import { type HttpRequest, json, requirePrincipal } from './http/http-handler.ts';
 import { type Route, readPage, routedHandler } from './http/router.ts';
 

@@ -1,8 +1,10 @@
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
 import { requireEnv } from '../config/env.ts';
+import { templateNameSchema } from '../domain/content-schemas.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Template } from '../domain/model.ts';
-import { parseWith, putTemplateRequestSchema, templateNameSchema } from '../domain/schemas.ts';
+import { parseWith } from '../domain/schemas.ts';
+import { putTemplateRequestSchema } from '../domain/template-schemas.ts';
 import { type HttpRequest, type HttpResult, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
 const store = new DynamoTemplateStore(requireEnv('PARLEY_TABLE_NAME'));

@@ -4,8 +4,8 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
+import { chatFrameSchema } from '../domain/chat-frame-schema.ts';
 import { type ChatFrame, receiveChatFrame } from '../domain/escalation.ts';
-import { chatFrameSchema } from '../domain/schemas.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { webSocketHandler } from './chat/websocket-event.ts';
 

@@ -26,7 +26,7 @@ describe('HTTP API', () => {
     }
   });
 
-  it('guards every route with a scope by the Lambda authorizer, and leaves only the OpenAPI document and the pages public', () => {
+  it('guards every route with a scope by the Lambda authorizer, and leaves only the OpenAPI document, the pages and one-click unsubscribe public', () => {
     const [authorizerId] = Object.keys(authorizers);
     for (const entry of httpRoutes) {
       const route = routes.find((candidate) => candidate.Properties.RouteKey === routeKey(entry));
@@ -45,6 +45,8 @@ describe('HTTP API', () => {
       'GET /agent',
       'GET /chat',
       'GET /openapi.json',
+      'GET /v1/unsubscribe/{token}',
+      'POST /v1/unsubscribe/{token}',
     ]);
   });
 

@@ -33,6 +33,7 @@ const eventPublishers: HandlerName[] = [
   'send-message',
   'conversations',
   'callbacks',
+  'unsubscribe',
   'ws-connect',
   'ws-message',
   'ws-disconnect',
@@ -255,6 +256,8 @@ describe('least-privilege grants', () => {
     ['ws-connect', ['secretsmanager:GetSecretValue', 'kms:Decrypt']],
     ['ws-message', ['execute-api:ManageConnections']],
     ['ws-disconnect', []],
+    // One-click unsubscribe: verifies the signed token, records consent, announces it.
+    ['unsubscribe', ['secretsmanager:GetSecretValue', 'kms:Decrypt']],
   ] as const)('%s reads and writes base-table items and publishes events, plus %j', (handler, extra) => {
     expect(allActions(handler).sort()).toEqual(
       [...baseline, ...baseTableItemActions, ...dataKeyActions, ...publishEvents, ...extra].sort(),
@@ -275,7 +278,7 @@ describe('least-privilege grants', () => {
   });
 
   it('every chat and inbound handler touches the base table only: no index, no batch, no Scan', () => {
-    for (const handler of ['ws-connect', 'ws-message', 'ws-disconnect', 'inbound-sms'] as const) {
+    for (const handler of ['ws-connect', 'ws-message', 'ws-disconnect', 'inbound-sms', 'unsubscribe'] as const) {
       const table = statementsOf(handler).filter((statement) =>
         actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
       );

@@ -1,17 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { putCustomerRequestSchema, sendMessageRequestSchema } from '../../functions/domain/contact-schemas.ts';
+import { chatFrameSchema } from '../../functions/domain/chat-frame-schema.ts';
+import { sendMessageRequestSchema } from '../../functions/domain/contact-schemas.ts';
+import { idempotencyKeySchema } from '../../functions/domain/content-schemas.ts';
+import { callbackUpdateSchema, replyRequestSchema } from '../../functions/domain/conversation-schemas.ts';
+import { conversationQuerySchema, putCustomerRequestSchema } from '../../functions/domain/customer-schemas.ts';
 import { InvalidRequestError } from '../../functions/domain/errors.ts';
-import {
-  callbackUpdateSchema,
-  chatFrameSchema,
-  conversationQuerySchema,
-  idempotencyKeySchema,
-  inboundSmsPayloadSchema,
-  parseWith,
-  putTemplateRequestSchema,
-  replyRequestSchema,
-} from '../../functions/domain/schemas.ts';
+import { inboundSmsPayloadSchema } from '../../functions/domain/inbound-sms-schema.ts';
+import { parseWith } from '../../functions/domain/schemas.ts';
+import { putTemplateRequestSchema } from '../../functions/domain/template-schemas.ts';
 import { CONTROL_MESSAGE, ONE_LINE_MESSAGE, textProblem, WELL_FORMED_MESSAGE } from '../../functions/domain/text.ts';
 
 const validSend = { customerId: 'cust-42', to: { phone: '+12025550143' }, template: 'card-alert' };

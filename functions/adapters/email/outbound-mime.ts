@@ -3,9 +3,9 @@
  * `SendRawEmail` takes it whole, so Parley can set the headers `SendEmail` cannot (`List-Unsubscribe`,
  * `List-Unsubscribe-Post`, `In-Reply-To`, `References`). SES replaces `Message-ID` and `Date` with its own.
  */
-import MimeNode from 'nodemailer/lib/mime-node';
 import type { EmailSender } from '../../domain/ports.ts';
 import { hasControlCharacters, replySubjectOf } from '../../domain/text.ts';
+import { loadOnFirstUse } from '../../lazy-packages.ts';
 
 export type OutboundEmail = Parameters<EmailSender['sendEmail']>[0];
 
@@ -44,6 +44,8 @@ const listUnsubscribe = (links: OutboundEmail['unsubscribe']): string | undefine
 /** The whole message, ready for `SendRawEmail`: headers, then the text part, or text and HTML as alternatives. */
 export const buildOutboundEmail = async (email: OutboundEmail): Promise<Buffer> => {
   const html = email.html;
+  // nodemailer loads on the first email, not at init (functions/lazy-packages.ts).
+  const MimeNode = loadOnFirstUse('nodemailer/lib/mime-node').default;
   const root = new MimeNode(html === undefined ? 'text/plain; charset=utf-8' : 'multipart/alternative');
   const thread = email.thread && messageIdOf(email.thread.inReplyTo);
   const subject = email.thread ? replySubjectOf(email.subject) : email.subject;

@@ -10,12 +10,13 @@ const tagValue = (value: string) => value.replace(/[^A-Za-z0-9_.@-]/g, '_').slic
 /**
  * Outbound email through SES `SendRawEmail`, tracked by a configuration set, replies routed by the Reply-To token.
  * Raw, because `SendEmail` cannot set `List-Unsubscribe` or the thread headers (DESIGN section 12). Parley's message
- * and tenant ids go as message tags, so a status event can name the message (DESIGN section 11).
+ * and tenant ids go as message tags, so a status event can name the message (DESIGN section 11). The default client
+ * is built on the first email, not at init.
  */
 export class SesEmailSender implements EmailSender {
   constructor(
     private readonly configurationSet: string,
-    private readonly ses: SESClient = new SESClient(singleAttempt),
+    private ses?: SESClient,
   ) {}
 
   async sendEmail(input: OutboundEmail): Promise<{ providerMessageId: string }> {
@@ -31,9 +32,11 @@ export class SesEmailSender implements EmailSender {
       if (error instanceof UnsafeHeaderError) throw new ProviderRejectedError('unsafe_header', error);
       throw error;
     }
+    this.ses ??= new SESClient(singleAttempt);
+    const client = this.ses;
     let MessageId: string | undefined;
     try {
-      ({ MessageId } = await this.ses.send(
+      ({ MessageId } = await client.send(
         new SendRawEmailCommand({
           Source: input.from,
           Destinations: [input.to],

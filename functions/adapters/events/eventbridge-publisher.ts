@@ -96,7 +96,7 @@ interface Failure {
  * `publish` throw, so the failure reaches the caller.
  */
 export class EventBridgePublisher implements EventPublisher {
-  private readonly eventBridge: PutEventsClient;
+  private eventBridge: PutEventsClient | undefined;
   private readonly deadLetters: DeadLetterSink;
   private readonly retry: RetryPolicy;
   private readonly observer: PublishObserver;
@@ -107,7 +107,8 @@ export class EventBridgePublisher implements EventPublisher {
     private readonly busName: string,
     options: EventBridgePublisherOptions,
   ) {
-    this.eventBridge = options.eventBridge ?? new EventBridgeClient({});
+    // The default client is built on the first publish, not at init: some requests publish nothing.
+    this.eventBridge = options.eventBridge;
     this.deadLetters = new SqsDeadLetters(options.deadLetterQueueUrl, options.sqs);
     this.retry = { ...defaultRetryPolicy, ...options.retry };
     this.observer = options.observer ?? {};
@@ -173,9 +174,11 @@ export class EventBridgePublisher implements EventPublisher {
 
   /** One PutEvents call; resolves to the entries it did not take (all of them when the call itself failed). */
   private async put(entries: PutEventsRequestEntry[]): Promise<Failure[]> {
+    this.eventBridge ??= new EventBridgeClient({});
+    const client = this.eventBridge;
     let result: PutEventsCommandOutput;
     try {
-      result = await this.eventBridge.send(new PutEventsCommand({ Entries: entries }));
+      result = await client.send(new PutEventsCommand({ Entries: entries }));
     } catch (error) {
       const { name, message } = error as Error;
       return entries.map((entry) => ({ entry, errorCode: name || 'Error', errorMessage: message }));

@@ -1,6 +1,6 @@
 import type { SNSEventRecord } from 'aws-lambda';
 import type { InboundMessage } from '../../domain/inbound.ts';
-import { inboundSmsPayloadSchema } from '../../domain/schemas.ts';
+import { inboundSmsPayloadSchema } from '../../domain/inbound-sms-schema.ts';
 
 import { snsPayload, UnprocessableInboundError } from '../unprocessable-inbound.ts';
 

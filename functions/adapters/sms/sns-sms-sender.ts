@@ -4,15 +4,18 @@ import { classifyProviderError, singleAttempt } from '../provider-errors.ts';
 
 /**
  * Outbound SMS through SNS `Publish` to a phone number from the tenant's number: `Transactional`, or `Promotional`
- * for marketing. One attempt per call (the client must not retry on its own: DESIGN section 11).
+ * for marketing. One attempt per call (the client must not retry on its own: DESIGN section 11). The default client
+ * is built on the first SMS, not at init: a function that sends both channels may never need this one.
  */
 export class SnsSmsSender implements SmsSender {
-  constructor(private readonly sns: SNSClient = new SNSClient(singleAttempt)) {}
+  constructor(private sns?: SNSClient) {}
 
   async sendSms(input: Parameters<SmsSender['sendSms']>[0]): Promise<{ providerMessageId: string }> {
+    this.sns ??= new SNSClient(singleAttempt);
+    const client = this.sns;
     let MessageId: string | undefined;
     try {
-      ({ MessageId } = await this.sns.send(
+      ({ MessageId } = await client.send(
         new PublishCommand({
           PhoneNumber: input.to,
           Message: input.body,

@@ -1,23 +1,25 @@
 import * as z from 'zod/mini';
-import { phoneSchema, putCustomerRequestSchema, sendMessageRequestSchema } from '../../domain/contact-schemas.ts';
+import { phoneSchema, sendMessageRequestSchema } from '../../domain/contact-schemas.ts';
+import {
+  backendCustomerIdSchema,
+  emailContentSchema,
+  idempotencyKeySchema,
+  templateNameSchema,
+} from '../../domain/content-schemas.ts';
+import {
+  callbackQuerySchema,
+  callbackUpdateSchema,
+  chatSessionRequestSchema,
+  conversationsQuerySchema,
+  replyRequestSchema,
+} from '../../domain/conversation-schemas.ts';
+import { conversationQuerySchema, putCustomerRequestSchema } from '../../domain/customer-schemas.ts';
 import { statusByCode } from '../../domain/errors.ts';
 import { callbackContextSchema, callbackIdSchema, eventSchemas, messageIdSchema } from '../../domain/event-schemas.ts';
 import { eventDescriptions, eventTypes } from '../../domain/events.ts';
 import { ignoredReasons } from '../../domain/model.ts';
-import {
-  backendCustomerIdSchema,
-  callbackQuerySchema,
-  callbackUpdateSchema,
-  chatSessionRequestSchema,
-  conversationQuerySchema,
-  conversationsQuerySchema,
-  customerIdSchema,
-  emailContentSchema,
-  idempotencyKeySchema,
-  putTemplateRequestSchema,
-  replyRequestSchema,
-  templateNameSchema,
-} from '../../domain/schemas.ts';
+import { customerIdSchema } from '../../domain/schemas.ts';
+import { putTemplateRequestSchema } from '../../domain/template-schemas.ts';
 import { httpRoutes, routeKey } from '../../routes.ts';
 
 /**
