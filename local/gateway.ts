@@ -9,6 +9,7 @@ import en from 'zod/v4/locales/en.js';
 import { createDocumentClient } from '../functions/adapters/dynamo/dynamo-helpers.ts';
 import { DynamoTemplateStore } from '../functions/adapters/dynamo/template-store.ts';
 import { DynamoTenantStore } from '../functions/adapters/dynamo/tenant-store.ts';
+import { inboundEmailId } from '../functions/adapters/email/ses-inbound.ts';
 import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
@@ -438,8 +439,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       });
     }
     const sesMessageId = newSesMessageId();
-    // The id the pipeline dedupes on (functions/adapters/email/ses-inbound.ts): one Message-ID is one mail.
-    const inboundMessageId = mail.messageId ? `email:${mail.messageId}` : `ses:${sesMessageId}`;
+    const inboundMessageId = inboundEmailId(mail.messageId, sesMessageId);
     if (!inboundEmail.handler) {
       const reason = inboundEmail.error instanceof Error ? inboundEmail.error.message : String(inboundEmail.error);
       return sendJson(res, 503, {

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context, SNSEvent } from 'aws-lambda';
-import { receivedMail } from '../adapters/email/received-mail.ts';
+import { parseInboundEmail } from '../adapters/email/inbound-email.ts';
 import { S3RawMail } from '../adapters/email/s3-raw-mail.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { toInboundEmail } from '../adapters/email/ses-inbound.ts';
@@ -34,7 +34,7 @@ export const handleSnsEvent = async (event: SNSEvent, _context?: Context): Promi
       () => JSON.stringify(record),
       async () => {
         const receipt = parseEmailReceipt(record);
-        const mail = await receivedMail(await rawMail.read(receipt.object.bucket, receipt.object.key));
+        const mail = await parseInboundEmail(await rawMail.read(receipt.object.bucket, receipt.object.key));
         const email = toInboundEmail(receipt, mail, {
           tokenSecret: inbound.tokenSecret,
           replyDomain: config.replyDomain,

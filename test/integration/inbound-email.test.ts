@@ -284,3 +284,51 @@ describe('POST /_local/email/inbound refuses what SES would not take, clearly', 
     expect((await h.api('/_local/email/inbound', { body: '{"raw": ', key: null })).status).toBe(400);
   });
 });
+
+describe('email at the provider boundary (DESIGN section 11)', () => {
+  const fault = (body: Record<string, unknown>) => h.api('/_local/faults', { body, key: null });
+
+  it('ambiguous SendRawEmail: exactly 1 email however often the backend retries, status unknown', async () => {
+    const email = 'amb.mail@example.com';
+    await fault({ address: email, fault: 'ambiguous', times: 1 });
+    const send = () =>
+      h.api('/v1/messages', {
+        body: cardAlert({ customerId: 'cust-mail-amb', to: { email }, channel: 'email' }),
+        headers: { 'idempotency-key': 'mail-ambiguous-1' },
+      });
+
+    const first = await send();
+    const retries = await Promise.all([send(), send()]);
+
+    expect([first.status, first.body.status]).toEqual([202, 'unknown']);
+    for (const retry of retries) expect(retry.body).toEqual(first.body);
+    expect(h.gateway.edges.outbox.list({ to: email })).toHaveLength(1);
+    expect(
+      h.gateway.edges.events
+        .list({ type: 'message.unknown' })
+        .filter((e) => (e.detail as { messageId?: string }).messageId === first.body.messageId),
+    ).toHaveLength(1);
+  });
+
+  it('a reply by email the provider throttles fails the delivery (503), sends nothing, and is kept for the retry', async () => {
+    const email = 'thr.mail@example.com';
+    await emailedAlert('cust-mail-thr', email, 'txn-mail-thr');
+    const before = h.gateway.edges.outbox.list({ to: email }).length;
+    const deadLettered = h.gateway.edges.deadLetters.list().length;
+    // HELP is answered by email; every try of this delivery is throttled.
+    await fault({ address: email, fault: 'throttle', times: 3 });
+    const messageId = `thr-${randomBytes(4).toString('hex')}@example.com`;
+    const deliver = () => receive({ from: email, text: 'HELP', headers: { 'Message-ID': `<${messageId}>` } });
+
+    const first = await deliver();
+    // Lambda delivers it again after its backoff; inside the first delivery's lease it is told to wait.
+    const tooSoon = await deliver();
+
+    expect(first.status).toBe(503);
+    expect(tooSoon.status).toBe(429);
+    expect(h.gateway.edges.outbox.list({ to: email })).toHaveLength(before);
+    const timeline = await conversation('cust-mail-thr');
+    expect(timeline.messages.filter((m: { direction: string }) => m.direction === 'inbound')).toEqual([]);
+    expect(h.gateway.edges.deadLetters.list()).toHaveLength(deadLettered);
+  });
+});

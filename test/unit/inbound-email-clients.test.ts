@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { receivedMail } from '../../functions/adapters/email/received-mail.ts';
+import { parseInboundEmail as receivedMail } from '../../functions/adapters/email/inbound-email.ts';
 import { isWellFormedText } from '../../functions/domain/text.ts';
 
 const mime = (headers: Record<string, string>, body: string, contentType = 'text/plain; charset=utf-8') =>

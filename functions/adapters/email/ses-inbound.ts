@@ -6,6 +6,7 @@
 import type { InboundMessage } from '../../domain/inbound.ts';
 import type { IgnoredReason } from '../../domain/model.ts';
 import { verifyReplyToken } from '../../domain/tokens.ts';
+import { unsafeReasons } from './mail-classification.ts';
 import type { EmailReceipt } from './ses-receipt.ts';
 
 /** What the inbound pipeline needs of a parsed mail (the MIME parser gives more). */
@@ -49,20 +50,23 @@ export const replyTokenOf = (
   return undefined;
 };
 
-/**
- * SES's verdicts, then the mail's own signs of being automatic, decide whether the mail may be acted on. DMARC
- * GRAY (no policy) is not a failure; PROCESSING_FAILED is not proof either way and is let through, as SES does.
- */
+/** SES's FAIL verdicts (most serious first), then the mail's own signs of being automatic. */
 const untrustedReason = (
   receipt: EmailReceipt,
   mail: ReceivedMail,
 ): Exclude<IgnoredReason, 'own_address' | 'wrong_sender'> | undefined => {
-  if (receipt.verdicts.virus === 'FAIL') return 'virus';
-  if (receipt.verdicts.spam === 'FAIL') return 'spam';
-  if (receipt.verdicts.dmarc === 'FAIL') return 'dmarc_fail';
-  if (mail.automatic !== undefined) return 'automatic';
-  return undefined;
+  const { spam, virus, dmarc } = receipt.verdicts;
+  const [unsafe] = unsafeReasons({
+    spamVerdict: { status: spam },
+    virusVerdict: { status: virus },
+    dmarcVerdict: { status: dmarc },
+  });
+  return unsafe ?? (mail.automatic !== undefined ? 'automatic' : undefined);
 };
+
+/** The id the pipeline dedupes a mail on: one Message-ID is one mail, however often it arrives; else SES's id. */
+export const inboundEmailId = (messageId: string | undefined, sesMessageId: string): string =>
+  messageId ? `email:${messageId}` : `ses:${sesMessageId}`;
 
 export const toInboundEmail = (
   receipt: EmailReceipt,
@@ -86,8 +90,7 @@ export const toInboundEmail = (
       ...(!quarantined && mail.text !== mail.reply && { fullText: mail.text }),
       subject: mail.subject,
       ruleText: mail.firstLine,
-      // One Message-ID is one mail, however often it arrives; SES's own id where the mail has none.
-      inboundMessageId: mail.messageId ? `email:${mail.messageId}` : `ses:${receipt.sesMessageId}`,
+      inboundMessageId: inboundEmailId(mail.messageId, receipt.sesMessageId),
       // The token names the message answered; In-Reply-To matters only without one (see ReceivedMail's use).
       answering: { messageId: token.messageId },
       receivedAt: receipt.receivedAt,
