@@ -4,6 +4,7 @@ import type { EmailReceipt, ReceiptVerdicts } from '../../functions/adapters/ema
 import { handleInbound, type InboundMessage } from '../../functions/domain/inbound.ts';
 import type { Customer, OpenPrompt, Tenant } from '../../functions/domain/model.ts';
 import { createReplyToken } from '../../functions/domain/tokens.ts';
+import { unsubscribeTokenFor } from '../../functions/domain/unsubscribe.ts';
 import { type FakeInboundDeps, inboundDeps, makeTenant, tenantId } from './fakes.ts';
 
 const secret = 'test-token-secret';
@@ -163,13 +164,29 @@ describe('inbound email through the one pipeline', () => {
     expect(deps.messages.allMessages()).toHaveLength(messages);
   });
 
+  it('mail to the List-Unsubscribe mailto opts the address the token names out of email, once', async () => {
+    knownCustomer();
+    const { token } = unsubscribeTokenFor(secret, tenantId, email, promptId);
+    const unsubscribe = receipt({ recipients: [`unsubscribe+${token}@${replyDomain}`] });
+    // Mail clients send the mailto with a subject of their own, often from another address of the customer's.
+    const sent = mail({ from: 'ada.private@example.net', subject: 'unsubscribe', reply: '', firstLine: '' });
+
+    const outcome = await handleInbound(deps, inboundOf(unsubscribe, sent));
+    const again = await handleInbound(deps, inboundOf({ ...unsubscribe, sesMessageId: 'ses-2' }, sent));
+
+    expect(outcome.effect).toMatchObject({ type: 'opted_out' });
+    expect(again.status).toBe('duplicate');
+    expect((await deps.customers.getAddress(tenantId, 'email', email))?.consent?.status).toBe('opted_out');
+    expect(deps.events.events.filter((e) => e.type === 'consent.changed')).toHaveLength(1);
+  });
+
   it('a token that fails its signature, or a recipient outside the reply domain, is no token', () => {
     const good = receipt().recipients[0] as string;
     const forged = good.replace(/\.[a-z0-9]+@/, '.aaaaaaaaaaaaaaaa@');
     for (const recipients of [[forged], [good.replace(replyDomain, 'other.example')], ['someone@example.com']]) {
       expect(toInboundEmail(receipt({ recipients }), mail(), { tokenSecret: secret, replyDomain })).toEqual({
         ok: false,
-        reason: 'no recipient carries a valid reply token',
+        reason: 'no recipient carries a valid reply or unsubscribe token',
       });
     }
   });

@@ -6,6 +6,7 @@
 import type { InboundMessage } from '../../domain/inbound.ts';
 import type { IgnoredReason } from '../../domain/model.ts';
 import { verifyReplyToken } from '../../domain/tokens.ts';
+import { unsubscribeRecipientOf } from '../../domain/unsubscribe.ts';
 import { unsafeReasons } from './mail-classification.ts';
 import type { EmailReceipt } from './ses-receipt.ts';
 
@@ -74,9 +75,29 @@ export const toInboundEmail = (
   options: { tokenSecret: string; replyDomain: string },
 ): InboundEmail => {
   const token = replyTokenOf(receipt.recipients, options);
-  if (!token) return { ok: false, reason: 'no recipient carries a valid reply token' };
   if (!mail.from) return { ok: false, reason: 'the mail has no From address' };
   const untrusted = untrustedReason(receipt, mail);
+  if (!token) {
+    // The List-Unsubscribe mailto: an UNSUBSCRIBE from the address it was sent to, through the same rules as a
+    // STOP (consent, `consent.changed`, the confirmation). Whatever the mail says, that is all it asks.
+    const unsubscribe = unsubscribeRecipientOf(receipt.recipients, options);
+    if (!unsubscribe) return { ok: false, reason: 'no recipient carries a valid reply or unsubscribe token' };
+    return {
+      ok: true,
+      tenantId: unsubscribe.tenantId,
+      inbound: {
+        channel: 'email',
+        from: 'address' in unsubscribe ? unsubscribe.address : mail.from,
+        to: unsubscribe.recipient,
+        body: 'UNSUBSCRIBE',
+        subject: mail.subject,
+        ruleText: 'UNSUBSCRIBE',
+        inboundMessageId: inboundEmailId(mail.messageId, receipt.sesMessageId),
+        receivedAt: receipt.receivedAt,
+        ...(untrusted && { untrusted }),
+      },
+    };
+  }
   // A virus is never shown as text, to an agent or anyone.
   const quarantined = untrusted === 'virus';
   return {
