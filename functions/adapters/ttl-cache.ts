@@ -27,3 +27,31 @@ export class TtlCache<V> {
     this.entries.delete(key);
   }
 }
+
+/**
+ * The latest value seen per key, for a Lambda container's lifetime: a bounded map whose entries expire after
+ * `ttlMs` (what a send last saw of a customer's open prompts). Oldest entries go first when it is full.
+ */
+export class RecentValues<V> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries = 1000,
+  ) {}
+
+  get(key: string): V | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    if (hit.expiresAt > this.now()) return hit.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: V): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+  }
+}

@@ -30,6 +30,7 @@ import type {
   ParleyEvent,
 } from './ports.ts';
 import { hintFor, matchPrompt, type PromptMatch, whichQuestion } from './prompt-matcher.ts';
+import { maxPromptAnswers } from './prompt-policy.ts';
 import { renderTemplate } from './templates.ts';
 import { cutText, replySubjectOf } from './text.ts';
 
@@ -372,9 +373,14 @@ const prune = (customer: Customer | undefined, deps: InboundDeps, now: number, d
   const dropPrompts = Object.values(customer.openPrompts)
     .filter((p) => !answered.has(p.messageId) && Date.parse(p.expiresAt) + deps.expiredPromptKeepMs < now)
     .map((p) => p.messageId);
-  const dropAnswers = Object.entries(customer.promptAnswers)
-    .filter(([, a]) => Date.parse(a.at) + deps.answerKeepMs < now)
-    .map(([id]) => id);
+  // Answers are kept a while, the newest few only: each one is on the item every send writes.
+  const kept = Object.entries({ ...customer.promptAnswers, ...decision.update.answers }).sort(([, a], [, b]) =>
+    a.at < b.at ? 1 : -1,
+  );
+  const dropAnswers = kept
+    .filter(([, a], index) => index >= maxPromptAnswers || Date.parse(a.at) + deps.answerKeepMs < now)
+    .map(([id]) => id)
+    .filter((id) => customer.promptAnswers[id] !== undefined);
   return {
     ...(dropPrompts.length > 0 && { dropPrompts }),
     ...(dropAnswers.length > 0 && { dropAnswers }),
@@ -626,7 +632,7 @@ const findPromptByProviderId = async (
   providerId: string,
 ): Promise<string | undefined> => {
   for (const prompt of Object.values(customer.openPrompts)) {
-    const message = await deps.messages.getMessageAt(tenantId, customer.customerId, prompt.timelineId);
+    const message = await deps.messages.getMessage(tenantId, prompt.messageId);
     if (message?.providerMessageId === providerId) return prompt.messageId;
   }
   for (const id of Object.keys(customer.promptAnswers)) {

@@ -76,7 +76,6 @@ export interface CustomerPreferences {
 /** A prompt awaiting its answer, kept on the customer so an inbound reply finds it in the same read. */
 export interface OpenPrompt {
   messageId: string;
-  timelineId: string;
   type: 'confirm' | 'choice';
   options?: { key: string; value: string }[];
   expiresAt: string;

@@ -31,6 +31,8 @@ export interface CustomerChanges {
   };
   /** A prompt the send opens, recorded in the same write. */
   openPrompt?: OpenPrompt;
+  /** Prompts crowded out by it, closed in the same write (those already gone are no matter). */
+  dropPrompts?: string[];
 }
 
 /** What an inbound message changes on its customer, written in one versioned update. */

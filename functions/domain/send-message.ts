@@ -30,6 +30,19 @@ export interface SendDeps extends OutboundDeps {
   claimLeaseMs: number;
   /** How a duplicate waits for the first attempt to finish before answering 429 (a few seconds at most). */
   replayPoll: { intervalMs: number; attempts: number };
+  /** What this container last saw of customers' open prompts, so a send crowds out the oldest in its own write. */
+  openPromptMemory?: OpenPromptMemory;
+}
+
+/**
+ * A customer's open prompts as a send last saw them (the old image of its write, plus what it changed), by
+ * `<tenantId>#<customerId>`. A guess only: another container may have opened or closed some since. A wrong guess
+ * costs one more write (the prompts the old image shows crowded out are closed after), never a prompt kept open
+ * past the policy; at worst one more old prompt is closed early when answers elsewhere made room meanwhile.
+ */
+export interface OpenPromptMemory {
+  get(key: string): OpenPrompt[] | undefined;
+  set(key: string, prompts: OpenPrompt[]): void;
 }
 
 export interface SendResult {
@@ -154,15 +167,20 @@ const sendResponse = ({ status, message, error }: Delivered): StoredResponse => 
  * cost of every later send.
  */
 const pruneOpenPrompts = async (deps: SendDeps, customer: Customer) => {
-  const now = deps.clock.now();
-  const prompts = Object.values(customer.openPrompts).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
-  const stale = prompts
-    .filter((prompt, index) => index >= maxOpenPrompts || Date.parse(prompt.expiresAt) + expiredPromptKeepMs < now)
-    .map((prompt) => prompt.messageId);
+  const stale = crowdedOut(Object.values(customer.openPrompts), deps.clock.now());
   if (stale.length === 0) return;
   await deps.customers.dropOpenPrompts(customer.tenantId, customer.customerId, stale);
   for (const id of stale) delete customer.openPrompts[id];
 };
+
+/** The prompts a customer no longer keeps open: beyond the newest few, or expired long enough ago. */
+const crowdedOut = (prompts: OpenPrompt[], now: number): string[] =>
+  [...prompts]
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+    .filter((prompt, index) => index >= maxOpenPrompts || Date.parse(prompt.expiresAt) + expiredPromptKeepMs < now)
+    .map((prompt) => prompt.messageId);
+
+const memoryKey = (tenantId: string, customerId: string) => `${tenantId}#${customerId}`;
 
 const assertSmsFits = (segments: ReturnType<typeof countSegments>, max: number) => {
   if (segments.segments > max) {
@@ -175,7 +193,15 @@ const assertSmsFits = (segments: ReturnType<typeof countSegments>, max: number) 
 
 const closePrompt = async (deps: SendDeps, tenant: Tenant, state: DeliveryState) => {
   if (!state.openedPrompt) return;
-  await deps.customers.dropOpenPrompts(tenant.tenantId, state.openedPrompt.customerId, [state.openedPrompt.messageId]);
+  const { customerId, messageId } = state.openedPrompt;
+  await deps.customers.dropOpenPrompts(tenant.tenantId, customerId, [messageId]);
+  const key = memoryKey(tenant.tenantId, customerId);
+  const known = deps.openPromptMemory?.get(key);
+  if (known)
+    deps.openPromptMemory?.set(
+      key,
+      known.filter((prompt) => prompt.messageId !== messageId),
+    );
 };
 
 type ClaimOutcome = { claim: MessageClaim; takenOver: boolean } | { replay: SendResult };
@@ -253,8 +279,11 @@ interface DeliveryState {
   openedPrompt?: { customerId: string; messageId: string };
 }
 
+/** Short: the summary is kept on the customer item with the prompt, billed on every send to the customer. */
+const summaryChars = 40;
+
 /** The start of a message, to tell prompts apart in "which one?" questions (cut on whole characters). */
-const summarise = (text: string): string => cutText(text, 60);
+const summarise = (text: string): string => cutText(text, summaryChars);
 
 /** Accepting a send: the customer (and the prompt it opens), pruning, and the channel. */
 const accept = async (
@@ -271,7 +300,6 @@ const accept = async (
   // The prompt opens in the customer write the send makes anyway, so an inbound reply finds it in one read.
   const openPrompt: OpenPrompt | undefined = prompt && {
     messageId: claim.messageId,
-    timelineId: claim.timelineId,
     type: prompt.type,
     ...(prompt.options && { options: prompt.options }),
     expiresAt: prompt.expiresAt,
@@ -279,6 +307,11 @@ const accept = async (
     summary: summarise(content.sms ?? content.email?.subject ?? ''),
     createdAt: claim.createdAt,
   };
+  // The prompts this one crowds out are closed in the same write, as far as this container knows them: the item
+  // never holds more than the policy keeps, and its size (every send's cost) stays bounded.
+  const key = memoryKey(tenant.tenantId, request.customerId);
+  const known = deps.openPromptMemory?.get(key);
+  const dropPrompts = known ? crowdedOut(openPrompt ? [...known, openPrompt] : known, deps.clock.now()) : [];
   const upserted = await deps.customers.upsertCustomer(
     tenant.tenantId,
     request.customerId,
@@ -286,6 +319,7 @@ const accept = async (
       ...(request.to?.phone && { phone: request.to.phone }),
       ...(request.to?.email && { email: request.to.email }),
       ...(openPrompt && { openPrompt }),
+      ...(dropPrompts.length > 0 && { dropPrompts }),
     },
     { create: request.to !== undefined, now: nowIso },
   );
@@ -299,6 +333,7 @@ const accept = async (
   const customer = upserted.after;
   await syncAddresses(deps.customers, upserted.before, customer);
   await pruneOpenPrompts(deps, customer);
+  deps.openPromptMemory?.set(key, Object.values(customer.openPrompts));
 
   const choice = chooseChannel({
     requested: request.channel,

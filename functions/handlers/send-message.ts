@@ -9,14 +9,14 @@ import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
-import { TtlCache } from '../adapters/ttl-cache.ts';
+import { RecentValues, TtlCache } from '../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
 import { sendMessageRequestSchema } from '../domain/contact-schemas.ts';
 import { idempotencyKeySchema } from '../domain/content-schemas.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { pushToChat } from '../domain/escalation.ts';
 import { maskAddress } from '../domain/masking.ts';
-import type { Template, Tenant } from '../domain/model.ts';
+import type { OpenPrompt, Template, Tenant } from '../domain/model.ts';
 import { parseWith } from '../domain/schemas.ts';
 import { type SendDeps, sendMessage } from '../domain/send-message.ts';
 import { createReplyToken } from '../domain/tokens.ts';
@@ -75,6 +75,8 @@ const deps: SendDeps = {
   claimLeaseMs: 30_000,
   // A duplicate waits at most about 3 s for the first attempt, well inside the function's timeout, then gets a 429.
   replayPoll: { intervalMs: 100, attempts: 30 },
+  // Minutes, not the caches' TTL: a guess about prompts opened and answered elsewhere ages fast.
+  openPromptMemory: new RecentValues<OpenPrompt[]>(5 * 60_000),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ...(pusher && {
     pushToChat: (customer, message) =>

@@ -183,7 +183,6 @@ describe('escalation', () => {
           openPrompts: {
             p: {
               messageId: 'p',
-              timelineId: 't',
               type: 'confirm',
               expiresAt: '2025-06-02T13:00:00.000Z',
               summary: 'y'.repeat(500),

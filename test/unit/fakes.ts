@@ -208,6 +208,7 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
       else if (value !== undefined) preferences[name] = value;
     }
     after.preferences = preferences as Customer['preferences'];
+    for (const messageId of changes.dropPrompts ?? []) delete after.openPrompts[messageId];
     if (changes.openPrompt) after.openPrompts[changes.openPrompt.messageId] = changes.openPrompt;
     this.customers.set(key, copy(after));
     return { ...(before && { before: copy(before) }), after: copy(after) };
@@ -264,7 +265,11 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
     return true;
   }
 
+  /** Writes made only to close prompts. */
+  promptDrops = 0;
+
   async dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void> {
+    this.promptDrops++;
     const customer = this.customers.get(this.key(tenantId, customerId));
     if (!customer) return;
     for (const messageId of messageIds) delete customer.openPrompts[messageId];

@@ -53,9 +53,9 @@ const knownCustomer = (id = customerId, address = email): Customer => {
 /** The emailed card alert with its prompt open, claimed under the customer it was sent to. */
 const sentPrompt = async (owner = customerId) => {
   const createdAt = '2025-06-02T11:00:00.000Z';
+  const timelineId = '01JWTLPROMPTEMAIL00000000001';
   const prompt: OpenPrompt = {
     messageId: promptId,
-    timelineId: '01JWTLPROMPTEMAIL00000000001',
     type: 'confirm',
     expiresAt: '2025-06-02T13:00:00.000Z',
     reference: 'txn-8842',
@@ -66,7 +66,7 @@ const sentPrompt = async (owner = customerId) => {
     tenantId,
     messageId: promptId,
     customerId: owner,
-    timelineId: prompt.timelineId,
+    timelineId,
     requestHash: 'send',
     leaseUntil: 0,
     createdAt,

@@ -58,9 +58,9 @@ interface PromptSpec {
 /** An outbound prompt as a send leaves it: the claimed, sent message and the prompt open on the customer. */
 const sentPrompt = async (spec: PromptSpec): Promise<{ prompt: OpenPrompt; providerMessageId: string }> => {
   const createdAt = spec.createdAt ?? '2025-06-02T11:00:00.000Z';
+  const timelineId = `01JWTL${spec.messageId.toUpperCase().padEnd(20, '0')}`;
   const prompt: OpenPrompt = {
     messageId: spec.messageId,
-    timelineId: `01JWTL${spec.messageId.toUpperCase().padEnd(20, '0')}`,
     type: spec.type ?? 'confirm',
     ...(spec.options && { options: spec.options }),
     expiresAt: spec.expiresAt ?? '2025-06-02T13:00:00.000Z',
@@ -73,7 +73,7 @@ const sentPrompt = async (spec: PromptSpec): Promise<{ prompt: OpenPrompt; provi
     tenantId,
     messageId: prompt.messageId,
     customerId,
-    timelineId: prompt.timelineId,
+    timelineId,
     requestHash: 'send',
     leaseUntil: Date.parse(createdAt) + 30_000,
     createdAt,
@@ -82,7 +82,7 @@ const sentPrompt = async (spec: PromptSpec): Promise<{ prompt: OpenPrompt; provi
     messageId: prompt.messageId,
     tenantId,
     customerId,
-    timelineId: prompt.timelineId,
+    timelineId,
     direction: 'outbound',
     channel: 'sms',
     to: phone,
@@ -1114,7 +1114,6 @@ describe('inbound SMS', () => {
       const concurrentPrompt: OpenPrompt = {
         ...target.prompt,
         messageId: 'msg_c',
-        timelineId: '01JWTLMSG_C0000000000000000',
         createdAt: '2025-06-02T11:59:00.000Z',
       };
       // A send opens another prompt between this message's read and its write.

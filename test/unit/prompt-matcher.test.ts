@@ -15,7 +15,6 @@ const inboundId = 'msg_INBOUND';
 
 const confirmPrompt = (messageId: string, overrides: Partial<OpenPrompt> = {}): OpenPrompt => ({
   messageId,
-  timelineId: `tl-${messageId}`,
   type: 'confirm',
   expiresAt: '2025-06-02T13:00:00.000Z',
   summary: `Card alert ${messageId}`,

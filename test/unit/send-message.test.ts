@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { RecentValues } from '../../functions/adapters/ttl-cache.ts';
 import { sendMessageRequestSchema } from '../../functions/domain/contact-schemas.ts';
 import { ParleyError, ProviderUnavailableError } from '../../functions/domain/errors.ts';
 import { fingerprint, newMessageId } from '../../functions/domain/ids.ts';
@@ -252,8 +253,8 @@ describe('send message', () => {
       expect(customer?.openPrompts[messageIdForKey]).toMatchObject({
         type: 'confirm',
         reference: 'txn-987',
-        timelineId: onlyMessage(deps).timelineId,
         summary: expect.stringContaining('$420.00'),
+        createdAt: onlyMessage(deps).createdAt,
       });
       expect(deps.customers.upserts).toBe(1);
     });
@@ -283,6 +284,51 @@ describe('send message', () => {
       // Assess: the new prompt and the four newest live ones stay
       const open = Object.keys((await deps.customers.getCustomer(tenantId, 'cust-42'))?.openPrompts ?? {}).sort();
       expect(open).toEqual([messageIdForKey, 'msg_live_1', 'msg_live_2', 'msg_live_3', 'msg_live_4'].sort());
+    });
+
+    it('crowds out the oldest prompt in its own write once the container has seen the customer', async () => {
+      // Prepare: a container that remembers what it saw
+      deps.openPromptMemory = new RecentValues(60_000, () => deps.clock.now());
+      const keys = Array.from({ length: 8 }, (_, i) => `alert-${i}`);
+
+      // Act: eight prompts to one customer, none answered
+      for (const k of keys) {
+        deps.clock.advance(1_000);
+        await sendMessage(deps, tenant, request({ reference: k }), k);
+      }
+
+      // Assess: the five newest are open, and no send needed a write of its own to close the older ones
+      const open = Object.keys((await deps.customers.getCustomer(tenantId, 'cust-42'))?.openPrompts ?? {}).sort();
+      expect(open).toEqual(
+        keys
+          .slice(3)
+          .map((k) => newMessageId(tenantId, k))
+          .sort(),
+      );
+      expect(deps.customers.promptDrops).toBe(0);
+      expect(deps.customers.upserts).toBe(8);
+    });
+
+    it('closes crowded-out prompts in one more write when it has not seen the customer (a cold container)', async () => {
+      // Prepare: the same eight prompts, each sent by a fresh container
+      const keys = Array.from({ length: 8 }, (_, i) => `alert-${i}`);
+
+      // Act
+      for (const k of keys) {
+        deps.clock.advance(1_000);
+        deps.openPromptMemory = new RecentValues(60_000, () => deps.clock.now());
+        await sendMessage(deps, tenant, request({ reference: k }), k);
+      }
+
+      // Assess: the same five stay open; sends 6, 7 and 8 each closed one in a write of its own
+      const open = Object.keys((await deps.customers.getCustomer(tenantId, 'cust-42'))?.openPrompts ?? {}).sort();
+      expect(open).toEqual(
+        keys
+          .slice(3)
+          .map((k) => newMessageId(tenantId, k))
+          .sort(),
+      );
+      expect(deps.customers.promptDrops).toBe(3);
     });
 
     it('closes again when the provider rejects the message', async () => {

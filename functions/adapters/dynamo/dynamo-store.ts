@@ -17,6 +17,7 @@ import {
   customerUpsert,
   openPromptAttribute,
   promptAnswerAttribute,
+  storedAnswer,
   toCustomer,
 } from './customer-item.ts';
 import { createDocumentClient, isConditionFailure, writeIfCondition } from './dynamo-helpers.ts';
@@ -53,7 +54,7 @@ export class DynamoStore implements InboundCustomerStore {
         ConsistentRead: options.consistent ?? true,
       }),
     );
-    return toCustomer(Item);
+    return toCustomer(Item, tenantId, customerId);
   }
 
   async upsertCustomer(
@@ -77,7 +78,7 @@ export class DynamoStore implements InboundCustomerStore {
           ReturnValues: 'ALL_OLD',
         }),
       );
-      before = toCustomer(Attributes);
+      before = toCustomer(Attributes, tenantId, customerId);
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
@@ -109,7 +110,7 @@ export class DynamoStore implements InboundCustomerStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { ...(before && { before }), after: toCustomer(Attributes) as Customer };
+    return { ...(before && { before }), after: toCustomer(Attributes, tenantId, customerId) as Customer };
   }
 
   /**
@@ -123,8 +124,6 @@ export class DynamoStore implements InboundCustomerStore {
     expected: { version: number } | 'absent' | 'any',
   ): Promise<boolean> {
     const sets = [
-      'tenantId = :tenantId',
-      'customerId = :customerId',
       'updatedAt = :now',
       'createdAt = if_not_exists(createdAt, :now)',
       'preferences = if_not_exists(preferences, :emptyMap)',
@@ -136,8 +135,6 @@ export class DynamoStore implements InboundCustomerStore {
     const removes: string[] = [];
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {
-      ':tenantId': tenantId,
-      ':customerId': customerId,
       ':now': update.at,
       ':emptyMap': {},
       ':zero': 0,
@@ -167,7 +164,7 @@ export class DynamoStore implements InboundCustomerStore {
     if (update.consent)
       sets.push(`${name(consentAttribute(update.consent.channel))} = ${value(update.consent.record)}`);
     for (const [messageId, answer] of Object.entries(update.answers ?? {})) {
-      sets.push(`${name(promptAnswerAttribute(messageId))} = ${value(answer)}`);
+      sets.push(`${name(promptAnswerAttribute(messageId))} = ${value(storedAnswer(answer))}`);
       removes.push(name(openPromptAttribute(messageId)));
     }
     for (const messageId of update.dropPrompts ?? []) removes.push(name(openPromptAttribute(messageId)));
