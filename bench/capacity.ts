@@ -1,6 +1,7 @@
 /**
- * Part 1: DynamoDB capacity per accepted send (hot caches), per idempotent replay, and per inbound SMS reply that
- * answers a prompt (and its redelivery), by DynamoDB's billing rules.
+ * Part 1: DynamoDB capacity per accepted send (hot caches), per idempotent replay, and per inbound SMS or email
+ * reply that answers a prompt (and its redelivery), by DynamoDB's billing rules; for email also the S3 reads
+ * (bench/email-capacity.ts).
  *
  * The handlers run in this process against dynalite through a recording proxy (bench/lib/recording-proxy.ts)
  * and the emulated edges; each measured request is billed from the operations the proxy saw and the item images
@@ -13,116 +14,18 @@ import { pathToFileURL } from 'node:url';
 import type { Context as LambdaContext, SNSEvent } from 'aws-lambda';
 import { tableSchema } from '../functions/adapters/dynamo/table-schema.ts';
 import { demoTenant } from '../local/demo.ts';
-import type { AwsEdges } from '../local/edges/aws-edges.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
+import { inboundEmailBudgetText, measureInboundEmailReply } from './email-capacity.ts';
 import { type HttpLambda, inboundSmsEvent, phoneFor, sendBody, sendEvent, withoutPrompt } from './lib/api-events.ts';
+import { breakdown, type CapacityContext, type Measurement, measure, writeShown } from './lib/capacity-measure.ts';
 import { childMain, repoRoot } from './lib/child.ts';
 import { handlerEnv, startBenchStack, tableName, tenantId } from './lib/local-stack.ts';
-import {
-  changedKeys,
-  costOf,
-  type OpCost,
-  type RecordingProxy,
-  startRecordingProxy,
-  writtenKeySet,
-} from './lib/recording-proxy.ts';
+import { startRecordingProxy } from './lib/recording-proxy.ts';
 import { num, type PartResult, type Row, stats } from './lib/report.ts';
 
 const warmUpSends = 3;
 const measuredSends = 20;
 const measuredReplays = 10;
-const indexes = tableSchema.globalSecondaryIndexes;
-
-interface Measurement {
-  status: number;
-  replayed: boolean;
-  costs: OpCost[];
-  base: number;
-  gsi: number;
-  write: number;
-  read: number;
-  /** SMS and email the edges received during the request. */
-  sends: number;
-  events: number;
-  /** Items that changed in the table. */
-  changed: number;
-  /** Items that changed in the table without a recorded write (should be none). */
-  unaccounted: string[];
-  dynaliteUnits: number;
-}
-
-interface Context {
-  proxy: RecordingProxy;
-  edges: AwsEdges;
-  outboxSize(): number;
-  eventCount(): number;
-  /** Sends through the send handler, measured. */
-  send(idempotencyKey: string, body: unknown): Promise<Measurement>;
-}
-
-const measure = async (context: Context, run: () => Promise<{ status: number; replayed: boolean }>) => {
-  const before = await context.proxy.snapshot();
-  const outboxBefore = context.outboxSize();
-  const eventsBefore = context.eventCount();
-  context.proxy.begin();
-  const outcome = await run();
-  const records = [...context.proxy.take()];
-  const after = await context.proxy.snapshot();
-  const written = writtenKeySet(records);
-  const changed = changedKeys(before, after);
-  const costs = records.map((record) => costOf(record, indexes));
-  const base = costs.reduce((sum, c) => sum + c.baseWrite, 0);
-  const gsi = costs.reduce((sum, c) => sum + c.gsiWrite, 0);
-  const measurement: Measurement = {
-    ...outcome,
-    costs,
-    base,
-    gsi,
-    write: base + gsi,
-    read: costs.reduce((sum, c) => sum + c.read, 0),
-    sends: context.outboxSize() - outboxBefore,
-    events: context.eventCount() - eventsBefore,
-    changed: changed.length,
-    unaccounted: changed.filter((key) => !written.has(key)),
-    dynaliteUnits: costs.reduce((sum, c) => sum + (c.dynaliteUnits ?? 0), 0),
-  };
-  return measurement;
-};
-
-/** "PutItem claim 1 WU (301 B)" for each distinct operation, largest item seen. */
-const breakdown = (measurements: Measurement[]): string => {
-  const byOp = new Map<string, OpCost>();
-  for (const cost of measurements.flatMap((m) => m.costs)) {
-    const key = `${cost.op} ${cost.item}${cost.failedCondition ? ' (condition failed)' : ''}`;
-    const seen = byOp.get(key);
-    if (
-      !seen ||
-      cost.baseWrite + cost.gsiWrite + cost.read > seen.baseWrite + seen.gsiWrite + seen.read ||
-      cost.bytes > seen.bytes
-    ) {
-      byOp.set(key, cost);
-    }
-  }
-  return [...byOp.entries()]
-    .map(([key, c]) => {
-      const units = [
-        c.baseWrite > 0 ? `${num(c.baseWrite)} WU` : '',
-        c.gsiWrite > 0 ? `+${num(c.gsiWrite)} GSI WU` : '',
-        c.read > 0 ? `${num(c.read)} RU` : '',
-      ]
-        .filter(Boolean)
-        .join(' ');
-      return `${key}: ${units || '0'} (${c.bytes} B)`;
-    })
-    .join('; ');
-};
-
-const writeShown = (ms: Measurement[]) => {
-  const w = stats(ms.map((m) => m.write));
-  const base = stats(ms.map((m) => m.base));
-  const gsi = stats(ms.map((m) => m.gsi));
-  return `max ${num(w.max)} WU (mean ${num(w.mean)}: base ${num(base.mean)} + GSI ${num(gsi.mean)})`;
-};
 
 const inboundHandler = join(repoRoot, 'functions', 'handlers', 'inbound-sms.ts');
 const inboundWarmUp = 2;
@@ -135,7 +38,7 @@ type SnsLambda = (event: SNSEvent, context: LambdaContext) => Promise<unknown>;
  * sends nothing). Each answer goes to its own customer with one open prompt, made by the send handler; the reply
  * names the prompt's SMS as `previousPublishedMessageId`, as End User Messaging does; caches are warmed first.
  */
-const measureInboundReply = async (context: Context): Promise<{ rows: Row[]; notes: string[] }> => {
+const measureInboundReply = async (context: CapacityContext): Promise<{ rows: Row[]; notes: string[] }> => {
   if (!existsSync(inboundHandler)) {
     return {
       rows: [
@@ -295,7 +198,7 @@ childMain(async (defer) => {
   const { authorize } = await import('../functions/handlers/authorizer.ts');
 
   const bodies = new Map<string, unknown>();
-  const context: Context = {
+  const context: CapacityContext = {
     proxy,
     edges: stack.edges,
     outboxSize: () => stack.edges.outbox.list().length,
@@ -382,6 +285,18 @@ childMain(async (defer) => {
     notes: [],
   }));
   proxy.setEmulateFailureItem(true);
+  const inboundEmail = await measureInboundEmailReply(context).catch((error: unknown) => ({
+    rows: [
+      {
+        label: 'inbound email reply (prompt answer)',
+        value: null,
+        shown: `failed: ${(error as Error).message}`,
+        budget: { text: inboundEmailBudgetText },
+      } satisfies Row,
+    ],
+    notes: [],
+  }));
+  proxy.setEmulateFailureItem(true);
 
   const all = [...warmUp, ...newCustomers, ...sends, ...series, ...replays, ...dynaliteReplays, longSms];
   const accepted = [...sends, ...series].filter((m) => m.status === 202 && !m.replayed).length;
@@ -458,6 +373,7 @@ childMain(async (defer) => {
       budget: { max: 0, text: 'all' },
     },
     ...inbound.rows,
+    ...inboundEmail.rows,
     {
       label: 'replay as dynalite answers (no item on a failed condition)',
       value: null,
@@ -500,6 +416,7 @@ childMain(async (defer) => {
       ? 'scan cross-check: every item change was a recorded write'
       : `scan cross-check: ${unaccounted.length} item change(s) without a recorded write: ${unaccounted.slice(0, 3).join(', ')}`,
     ...inbound.notes,
+    ...inboundEmail.notes,
   ];
   const result: PartResult = {
     part: '1',

@@ -620,6 +620,32 @@ describe('inbound SMS', () => {
       expect(Object.keys(after?.openPrompts ?? {})).toEqual(['msg_late']);
       expect(Object.keys(after?.promptAnswers ?? {})).toEqual(['msg_recent_answer']);
     });
+
+    it('keeps the newest five answers only: answering a sixth prompt drops the oldest answer', async () => {
+      // Prepare: five answers from the last few days, and one prompt open
+      const hour = 3600 * 1000;
+      const now = deps.clock.now();
+      const answered = (i: number) => ({
+        answer: 'yes',
+        raw: 'Y',
+        at: new Date(now - (10 - i) * hour).toISOString(),
+        channel: 'sms' as const,
+        messageId: `in_${i}`,
+      });
+      knownCustomer({
+        promptAnswers: Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`msg_answered_${i}`, answered(i)])),
+      });
+      await sentPrompt({ messageId: 'msg_new' });
+
+      // Act
+      await handleInbound(deps, sms('Y'));
+
+      // Assess
+      const after = await customer();
+      expect(Object.keys(after?.promptAnswers ?? {}).sort()).toEqual(
+        ['msg_answered_2', 'msg_answered_3', 'msg_answered_4', 'msg_answered_5', 'msg_new'].sort(),
+      );
+    });
   });
 
   describe('tenant keywords', () => {
