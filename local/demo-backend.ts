@@ -19,6 +19,12 @@ export const startDemoBackend = (options: { edges: AwsEdges; baseUrl: string; ap
       console.error(`[demo backend] send refused: ${response.status} ${await response.text()}`);
   };
 
+  // As a backend would: on the channel the customer used, naming their message, so an email answer is threaded.
+  const answerInKind = (detail: Record<string, string | undefined>) => ({
+    channel: detail.channel === 'email' ? 'email' : 'sms',
+    ...(detail.messageId !== undefined && { inReplyTo: detail.messageId }),
+  });
+
   const react = async (event: CapturedEvent) => {
     const detail = event.detail as Record<string, string | undefined>;
     if (event.source !== 'parley' || detail.tenantId !== options.tenantId || !detail.customerId) return;
@@ -26,7 +32,7 @@ export const startDemoBackend = (options: { edges: AwsEdges; baseUrl: string; ap
     if (event.type === 'keyword.received' && detail.keyword === 'BAL') {
       await send(`demo:bal:${detail.messageId}`, {
         customerId,
-        channel: 'sms',
+        ...answerInKind(detail),
         template: 'balance-reply',
         data: { balance: '$1,234.56' },
       });
@@ -35,7 +41,7 @@ export const startDemoBackend = (options: { edges: AwsEdges; baseUrl: string; ap
       const blocked = detail.answer === 'no';
       await send(`demo:card:${detail.promptMessageId}`, {
         customerId,
-        channel: 'sms',
+        ...answerInKind(detail),
         template: blocked ? 'card-blocked' : 'card-confirmed',
         data: { reference: detail.reference },
         reference: detail.reference,

@@ -38,16 +38,25 @@ const templates: Omit<Template, 'updatedAt'>[] = [
     name: 'balance-reply',
     description: 'Answer to BAL (sent by the demo backend)',
     sms: 'Demo Bank: your available balance is {{balance}}.',
+    email: { subject: 'Your balance', text: 'Your available balance is {{balance}}.' },
   },
   {
     name: 'card-blocked',
     description: 'After a card alert answered N (sent by the demo backend)',
     sms: 'Demo Bank: we have blocked your card after payment {{reference}}. A new card is on its way; call us if you need help.',
+    email: {
+      subject: 'Your card is blocked',
+      text: 'We have blocked your card after payment {{reference}}. A new card is on its way; call us if you need help.',
+    },
   },
   {
     name: 'card-confirmed',
     description: 'After a card alert answered Y (sent by the demo backend)',
     sms: 'Demo Bank: thanks for confirming payment {{reference}}. Your card stays active.',
+    email: {
+      subject: 'Payment confirmed',
+      text: 'Thanks for confirming payment {{reference}}. Your card stays active.',
+    },
   },
   {
     name: 'statement-reply',

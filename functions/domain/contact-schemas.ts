@@ -3,6 +3,7 @@ import {
   backendCustomerIdSchema,
   emailContentSchema,
   emailSchema,
+  messageIdSchema,
   smsText,
   templateNameSchema,
 } from './content-schemas.ts';
@@ -91,6 +92,9 @@ export const sendMessageRequestSchema = z
     category: z._default(z.enum(['transactional', 'marketing']), 'transactional'),
     prompt: z.optional(promptSchema),
     reference: z.optional(oneLineText(256)),
+    /** A message of this customer the send answers (say the customer's reply in a `prompt.answered`): by email it
+     * joins the customer's mail thread. */
+    inReplyTo: z.optional(messageIdSchema),
   })
   .check(
     z.superRefine((request, ctx) => {

@@ -20,6 +20,9 @@ export const backendCustomerIdSchema = customerIdSchema
   )
   .register(z.globalRegistry, { description: "The backend's own customer id.", example: 'cust-42' });
 
+/** A Parley message id (`msg_` and 26 Crockford base32 characters). */
+export const messageIdSchema = z.string().check(z.regex(/^msg_[0-9A-Z]{26}$/));
+
 export const templateNameSchema = z
   .string()
   .check(z.regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be 1-64 characters: lower-case letters, digits and . _ -'))

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { messageIdSchema } from './content-schemas.ts';
 import { consentChangeReasons, failureReasons, type ParleyEvent, type ParleyEventType } from './events.ts';
 
 /**
@@ -9,7 +10,7 @@ import { consentChangeReasons, failureReasons, type ParleyEvent, type ParleyEven
 
 const isoTime = z.iso.datetime({ offset: true });
 
-export const messageIdSchema = z.string().check(z.regex(/^msg_[0-9A-Z]{26}$/));
+export { messageIdSchema };
 export const callbackIdSchema = z.string().check(z.regex(/^cb_[0-9A-Z]{26}$/));
 export const chatSessionIdSchema = z.string().check(z.regex(/^chat_[0-9A-Z]{26}$/));
 

@@ -231,6 +231,15 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
     body: inbound.body,
     ...(inbound.fullText !== undefined && { fullText: inbound.fullText }),
     ...(inbound.subject !== undefined && { subject: inbound.subject }),
+    // What an answer to it threads under (a backend's send naming it in `inReplyTo`); the newest few references
+    // are enough to thread (RFC 5322 lets them be shortened), and keep the item small.
+    ...(inbound.channel === 'email' &&
+      inbound.replyThread && {
+        emailThread: {
+          inReplyTo: inbound.replyThread.inReplyTo,
+          references: inbound.replyThread.references.slice(-maxStoredReferences),
+        },
+      }),
     status: 'received',
     statusHistory: [{ status: 'received', at: inbound.receivedAt }],
     effect: decision.effect,
@@ -244,6 +253,8 @@ export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage):
   }
   return { status: 'processed', messageId, customerId: claim.customerId, effect: decision.effect };
 };
+
+const maxStoredReferences = 3;
 
 /** What the rules read: the first line of an email's reply, the whole of anything else. */
 const ruleTextOf = (inbound: InboundMessage) => inbound.ruleText ?? inbound.body;

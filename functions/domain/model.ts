@@ -222,9 +222,12 @@ export interface Message {
   effect?: InboundEffect;
   /** Inbound only: the provider's id of the inbound message. */
   inboundMessageId?: string;
-  /** Outbound auto-replies: the inbound message they answer. */
+  /** Outbound: the message it answers (an auto-reply's inbound message, a send's `inReplyTo`). */
   inReplyTo?: string;
-  /** Outbound email answering a customer's email: sent threaded (`In-Reply-To`, `References`, `Re:` subject). */
+  /**
+   * Outbound email answering a customer's email: sent threaded (`In-Reply-To`, `References`, `Re:` subject).
+   * Inbound email: the thread an answer to it joins.
+   */
   emailThread?: EmailThread;
   /** Outbound: who wrote it (a backend's send, an agent, or Parley answering the customer). */
   origin?: 'send' | 'agent' | 'reply';

@@ -5,6 +5,7 @@ import { fingerprint, newMessageId, newTimelineId } from './ids.ts';
 import type {
   Channel,
   Customer,
+  EmailThread,
   Message,
   MessageChannel,
   MessageClaim,
@@ -98,6 +99,7 @@ export const sendMessage = async (
     // SMS is the only way this can go: refuse an over-long one before anything is written.
     assertSmsFits(smsSegments, deps.maxSmsSegments);
   }
+  const answering = await answeredMessage(deps, tenant, request);
 
   let claim: MessageClaim = {
     tenantId: tenant.tenantId,
@@ -116,7 +118,7 @@ export const sendMessage = async (
   const state: DeliveryState = {};
   const progress = { handedToProvider: false };
   try {
-    const accepted = await accept(deps, state, tenant, request, claim, content, smsSegments);
+    const accepted = await accept(deps, state, tenant, request, claim, content, smsSegments, answering);
     const delivered = await deliver(deps, accepted.message, {
       customer: accepted.customer,
       response: sendResponse,
@@ -143,6 +145,32 @@ export const sendMessage = async (
     }
     throw error;
   }
+};
+
+/**
+ * The message a send answers (`inReplyTo`), read before anything is written: one of this customer's, or the
+ * request is refused. Any other tenant's or customer's id reads as none.
+ */
+const answeredMessage = async (
+  deps: SendDeps,
+  tenant: Tenant,
+  request: SendMessageRequest,
+): Promise<Message | undefined> => {
+  if (request.inReplyTo === undefined) return undefined;
+  const message = await deps.messages.getMessage(tenant.tenantId, request.inReplyTo);
+  if (!message || message.customerId !== request.customerId) {
+    throw new ParleyError('invalid_request', `inReplyTo names no message of customer '${request.customerId}'`);
+  }
+  return message;
+};
+
+/**
+ * The mail thread a send answering `answered` joins, with the thread's subject: the thread of the customer's email,
+ * or of Parley's threaded email. Nothing for an SMS or a message outside any thread.
+ */
+const threadOf = (answered: Message | undefined): { thread: EmailThread; subject?: string } | undefined => {
+  if (answered?.channel !== 'email' || !answered.emailThread) return undefined;
+  return { thread: answered.emailThread, ...(answered.subject !== undefined && { subject: answered.subject }) };
 };
 
 /** What the API answers for a send, kept on the message so every replay answers the same. */
@@ -294,6 +322,7 @@ const accept = async (
   claim: MessageClaim,
   content: RenderedContent,
   smsSegments: ReturnType<typeof countSegments> | undefined,
+  answering: Message | undefined,
 ): Promise<{ message: Message; customer: Customer }> => {
   const nowIso = iso(deps.clock.now());
   const prompt = promptSpec(request, Date.parse(claim.createdAt));
@@ -349,6 +378,14 @@ const accept = async (
   const message = draftMessage(tenant, request, claim, content, choice.channel, customer, smsSegments);
   if (choice.fallbackReason) message.fallbackReason = choice.fallbackReason;
   if (prompt) message.prompt = prompt;
+  if (answering) message.inReplyTo = answering.messageId;
+  // By email, an answer to the customer's mail joins its thread, under the thread's subject (as a mail client
+  // replies; a new subject would start a new conversation in most clients).
+  const thread = message.channel === 'email' ? threadOf(answering) : undefined;
+  if (thread) {
+    message.emailThread = thread.thread;
+    if (thread.subject !== undefined) message.subject = thread.subject;
+  }
 
   return { message, customer };
 };

@@ -371,6 +371,93 @@ describe('send message', () => {
       expect(deps.sms.attempts).toEqual([]);
     });
 
+    describe('answering a message (inReplyTo)', () => {
+      const customerMail: Message = {
+        messageId: 'msg_01JX0000000000000000000001',
+        tenantId,
+        customerId: 'cust-42',
+        timelineId: '01JX0000000000000000000001',
+        direction: 'inbound',
+        channel: 'email',
+        to: 'reply+token@reply.parley.test',
+        from: email,
+        body: 'N',
+        subject: 'RE: Card 4242 was used at ACME',
+        emailThread: { inReplyTo: '<ana-1@mail.example>', references: ['<alert@ses>', '<ana-1@mail.example>'] },
+        status: 'received',
+        statusHistory: [],
+        createdAt: '2025-06-02T12:00:00.000Z',
+      };
+
+      /** As the inbound pipeline leaves it: claimed by its id, stored in the timeline. */
+      const store = async (message: Message) => {
+        await deps.messages.claimMessage({
+          tenantId,
+          messageId: message.messageId,
+          customerId: message.customerId,
+          timelineId: message.timelineId,
+          requestHash: 'inbound',
+          leaseUntil: 0,
+          createdAt: message.createdAt,
+        });
+        await deps.messages.putMessage(message);
+      };
+
+      it("joins the customer's mail thread, under its subject", async () => {
+        // Prepare
+        await store(customerMail);
+
+        // Act
+        await sendMessage(
+          deps,
+          tenant,
+          request({ to: { email }, channel: 'email', prompt: undefined, inReplyTo: customerMail.messageId }),
+          key,
+        );
+
+        // Assess
+        expect(deps.email.sent).toHaveLength(1);
+        expect(deps.email.sent[0]).toMatchObject({
+          subject: 'RE: Card 4242 was used at ACME',
+          thread: customerMail.emailThread,
+        });
+        const sent = deps.messages.allMessages().find((m) => m.messageId === messageIdForKey);
+        expect(sent).toMatchObject({ inReplyTo: customerMail.messageId, emailThread: customerMail.emailThread });
+      });
+
+      it('names the message it answers but sends no thread by SMS', async () => {
+        // Prepare
+        await store(customerMail);
+
+        // Act
+        await sendMessage(deps, tenant, request({ channel: 'sms', inReplyTo: customerMail.messageId }), key);
+
+        // Assess
+        expect(deps.email.sent).toEqual([]);
+        const sent = deps.messages.allMessages().find((m) => m.messageId === messageIdForKey);
+        expect(sent).toMatchObject({ channel: 'sms', inReplyTo: customerMail.messageId });
+        expect(sent?.emailThread).toBeUndefined();
+      });
+
+      it.each([
+        ['no message', 'msg_01JX0000000000000000000009', 'cust-42'],
+        ["another customer's message", customerMail.messageId, 'cust-other'],
+      ])('refuses %s before writing anything', async (_case, inReplyTo, customerId) => {
+        // Prepare
+        await store(customerMail);
+
+        // Act
+        const error = await errorOf(sendMessage(deps, tenant, request({ customerId, to: { email }, inReplyTo }), key));
+
+        // Assess
+        expect(error.code).toBe('invalid_request');
+        expect(deps.customers.upserts).toBe(0);
+        expect(deps.messages.allMessages()).toHaveLength(1);
+        expect(deps.email.sent).toEqual([]);
+        expect(deps.sms.attempts).toEqual([]);
+      });
+    });
+
     it('stores the email with its subject and no segment count', async () => {
       const result = await sendMessage(deps, tenant, request({ to: { email } }), key);
 
