@@ -9,7 +9,7 @@ import { deliver, type OutboundDeps, recordChatMessage } from './outbound.ts';
 import type { MessageStore } from './ports.ts';
 
 export interface AgentReplyDeps extends OutboundDeps {
-  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage'>;
+  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'>;
   getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
   /** Pushes the reply to the customer's connected chat: 'gone' when that connection no longer exists. */
   pushToConnectedChat(customer: Customer, message: Message): Promise<'ok' | 'gone' | 'none'>;
@@ -32,6 +32,24 @@ const channelFor = (customer: Customer, requested: 'auto' | MessageChannel): Mes
   if (customer.chat) return 'chat';
   if (customer.activeChannel && customer.activeChannel !== 'chat') return customer.activeChannel;
   return customer.phone ? 'sms' : 'email';
+};
+
+/** How far back an email reply looks for the customer's latest mail to answer in its thread. */
+const threadLookback = 20;
+
+/**
+ * An email reply answers the customer's latest mail among their recent messages, if any: it goes in that thread,
+ * under its subject, as a mail client would reply (one read, on this path only).
+ */
+const joinEmailThread = async (deps: AgentReplyDeps, message: Message) => {
+  const { messages } = await deps.messages.listTimeline(message.tenantId, message.customerId, {
+    limit: threadLookback,
+  });
+  const latest = messages.find((m) => m.direction === 'inbound' && m.channel === 'email' && m.emailThread);
+  if (!latest?.emailThread) return;
+  message.emailThread = latest.emailThread;
+  message.inReplyTo = latest.messageId;
+  if (latest.subject !== undefined) message.subject = latest.subject;
 };
 
 /**
@@ -95,10 +113,12 @@ export const replyToCustomer = async (
   const from = channel === 'sms' ? tenant.smsNumber : tenant.emailFrom;
   if (!address || !from) throw new ParleyError('no_reachable_channel', `The customer cannot be reached by ${channel}`);
 
+  const message = draft(channel, address, from);
+  if (channel === 'email') await joinEmailThread(deps, message);
   await deps.messages.claimMessage(claim);
   const progress = { handedToProvider: false };
   try {
-    const delivered = await deliver(deps, draft(channel, address, from), { customer, progress });
+    const delivered = await deliver(deps, message, { customer, progress });
     await deps.clearFreeTextAttention(tenant.tenantId, customer.customerId, claim.createdAt);
     if (delivered.status === 'failed') throw delivered.error ?? new ProviderRejectedError('refused');
     return { messageId: claim.messageId, channel, status: delivered.status };

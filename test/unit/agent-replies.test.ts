@@ -54,6 +54,42 @@ describe('agent replies (one outbound path)', () => {
     expect(cleared).toEqual([customerId]);
   });
 
+  it("answers by email in the thread of the customer's latest mail, under its subject", async () => {
+    // Prepare: the customer wrote by email, after an older email of theirs
+    seedCustomer({ email: 'ana@example.com', activeChannel: 'email' });
+    const mail = (id: string, at: string, thread: string): Message => ({
+      messageId: id,
+      tenantId,
+      customerId,
+      timelineId: `01JX${at.replace(/\D/g, '').padEnd(22, '0')}`,
+      direction: 'inbound',
+      channel: 'email',
+      to: 'reply+x@reply.parley.test',
+      from: 'ana@example.com',
+      body: 'Is my card blocked?',
+      subject: `Re: ${thread}`,
+      emailThread: { inReplyTo: `<${thread}@mail.example>`, references: [`<${thread}@mail.example>`] },
+      status: 'received',
+      statusHistory: [],
+      createdAt: at,
+    });
+    await fakes.messages.putMessage(mail('msg_older', '2025-06-01T10:00:00.000Z', 'older'));
+    await fakes.messages.putMessage(mail('msg_latest', '2025-06-02T10:00:00.000Z', 'latest'));
+
+    // Act
+    const reply = await replyToCustomer(deps, { tenant, customerId, body: 'Yes, it is.', channel: 'auto' });
+
+    // Assess
+    expect(reply).toMatchObject({ channel: 'email', status: 'sent' });
+    expect(fakes.email.sent).toEqual([
+      expect.objectContaining({
+        subject: 'Re: latest',
+        thread: { inReplyTo: '<latest@mail.example>', references: ['<latest@mail.example>'] },
+      }),
+    ]);
+    expect(await fakes.messages.getMessage(tenantId, reply.messageId)).toMatchObject({ inReplyTo: 'msg_latest' });
+  });
+
   it('refuses a reply over the 6-segment cap with 422 message_too_long, sending and storing nothing', async () => {
     seedCustomer();
 
