@@ -280,7 +280,10 @@ export class ParleyGateway extends Construct {
     const newFunction = (
       handlerName: string,
       description: string,
-      options: Pick<ParleyFunctionProps, 'deadLetterQueue' | 'retryAttempts' | 'extraFiles'> = {},
+      options: Pick<
+        ParleyFunctionProps,
+        'deadLetterQueue' | 'retryAttempts' | 'extraFiles' | 'timeout' | 'memorySize'
+      > = {},
     ): ParleyFunction => {
       const fn = new ParleyFunction(this, pascalCase(handlerName), {
         handlerName,
@@ -371,6 +374,10 @@ export class ParleyGateway extends Construct {
     this.inboundEmail = newFunction('inbound-email', 'Parley: inbound email (SES receipt notifications)', {
       deadLetterQueue: emailDeadLetterQueue,
       retryAttempts: 2,
+      // SES receives mail up to 40 MB: reading and parsing one that size takes seconds and a few times its size in
+      // memory, well beyond the 10 s and 1 GB that suit the other functions.
+      timeout: Duration.seconds(60),
+      memorySize: 2048,
     });
     this.inboundEmail.addEnvironment('PARLEY_DEAD_LETTER_QUEUE_URL', emailDeadLetterQueue.queueUrl);
     this.grantAccess(this.inboundEmail, inboundEmailAccess, 'none');

@@ -50,15 +50,17 @@ describe('Lambda functions', () => {
     for (const name of handlerNames) expect(environmentOf(name)).toBeDefined();
   });
 
-  it('all run Node.js 24 on arm64 with active tracing, JSON logs and a 10 s timeout', () => {
+  it('all run Node.js 24 on arm64 with active tracing, JSON logs and a 10 s timeout (inbound-email: 60 s)', () => {
     for (const fn of functions) {
+      const mail = fn === template.toJSON().Resources[functionLogicalId(stack, 'inbound-email')];
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
-        Timeout: 10,
+        Timeout: mail ? 60 : 10,
+        MemorySize: mail ? 2048 : 1024,
       });
       expect(fn.Properties.Environment.Variables.AWS_NODEJS_CONNECTION_REUSE_ENABLED).toBeUndefined();
     }

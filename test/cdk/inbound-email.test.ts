@@ -282,6 +282,10 @@ describe('SES receipt rule', () => {
 describe('inbound-email function', () => {
   const environment = resources[functionId].Properties.Environment.Variables as Record<string, unknown>;
 
+  it('has the time and memory to read and parse a 40 MB mail', () => {
+    expect(resources[functionId].Properties).toMatchObject({ Timeout: 60, MemorySize: 2048 });
+  });
+
   it('is subscribed to the topic, with a redrive policy to its own dead-letter queue', () => {
     const subscriptions = ofType(template, 'AWS::SNS::Subscription').filter(
       (subscription) => JSON.stringify(subscription.Properties.TopicArn) === JSON.stringify({ Ref: topicId }),
