@@ -1,5 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { newMessageId } from '../../functions/domain/ids.ts';
+import { newMessageId, randomBase32 } from '../../functions/domain/ids.ts';
 import { createReplyToken, verifyReplyToken } from '../../functions/domain/tokens.ts';
 
 const secret = 'test-secret-0123456789';
@@ -36,10 +37,40 @@ describe('reply tokens', () => {
     // Act
     const token = createReplyToken(secret, longTenant, newMessageId(longTenant, 'k'));
 
-    // Assess
+    // Assess: the whole local part, `reply+<token>`, within 64 characters, and still verified
     expect(longTenant).toHaveLength(20);
-    expect(token.length).toBeLessThanOrEqual(64);
+    expect(`reply+${token}`.length).toBeLessThanOrEqual(64);
     expect(token).toBe(token.toLowerCase());
+    expect(verifyReplyToken(secret, token)).toEqual({ tenantId: longTenant, messageId: newMessageId(longTenant, 'k') });
+  });
+
+  it('keeps the whole 16-character signature for a short tenant id, and refuses a long tenant token cut further', () => {
+    // Prepare
+    const longTenant = 'a-twenty-char-tenant';
+    const longToken = createReplyToken(secret, longTenant, newMessageId(longTenant, 'k'));
+
+    // Act
+    const short = createReplyToken(secret, tenantId, messageId);
+
+    // Assess
+    expect(short.split('.')[2]).toHaveLength(16);
+    expect(longToken.split('.')[2]).toHaveLength(10);
+    expect(verifyReplyToken(secret, longToken.slice(0, -1))).toBeUndefined();
+  });
+
+  it('still verifies a long tenant token signed in full, as emails sent before the signature was shortened are', () => {
+    // Prepare: the token as earlier releases wrote it, with the whole 16-character signature
+    const longTenant = 'a-twenty-char-tenant';
+    const body = newMessageId(longTenant, 'k').replace(/^msg_/, '').toLowerCase();
+    const digest = createHmac('sha256', secret).update(`reply\n${longTenant}\n${body}`).digest();
+    const full = `${longTenant}.${body}.${randomBase32(digest, 16).toLowerCase()}`;
+
+    // Act
+    const verified = verifyReplyToken(secret, full);
+
+    // Assess: the same signature as today's, whole
+    expect(full.startsWith(createReplyToken(secret, longTenant, newMessageId(longTenant, 'k')))).toBe(true);
+    expect(verified).toEqual({ tenantId: longTenant, messageId: newMessageId(longTenant, 'k') });
   });
 
   it('is verified whatever the case, as mail servers may change it', () => {
