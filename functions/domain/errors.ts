@@ -105,6 +105,17 @@ export class ProviderUnavailableError extends ParleyError {
  * The request reached the provider and its outcome is not known (a lost answer, a timeout after sending, a 5xx that
  * does not prove a refusal). DESIGN section 11: such a message is never sent again by Parley.
  */
+/**
+ * An inbound message no tenant's conversation can take for sure (its reply token failed, and it answers no message
+ * Parley sent the sender): kept whole on the dead-letter queue, never acted on.
+ */
+export class UnattributableInboundError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'UnattributableInboundError';
+  }
+}
+
 export class ProviderOutcomeUnknownError extends Error {
   constructor(cause?: unknown) {
     super('The provider may or may not have taken the message', { cause });

@@ -4,7 +4,7 @@
  * channel the message came in on through the one outbound path.
  */
 import { consentChangedEvent, recordConsent } from './consent.ts';
-import { ProviderUnavailableError, RetriesExhaustedError } from './errors.ts';
+import { ProviderUnavailableError, RetriesExhaustedError, UnattributableInboundError } from './errors.ts';
 import { parleyEvent } from './events.ts';
 import { newMessageId, newTimelineId } from './ids.ts';
 import { type Classified as ClassifiedReply, classifyKeyword } from './keywords.ts';
@@ -48,7 +48,16 @@ export interface InboundMessage {
   /** The provider's id of this inbound message: a redelivery carries the same one. */
   inboundMessageId: string;
   /** The outbound message it answers, as the provider names it (`previousPublishedMessageId`, `In-Reply-To`). */
-  answering?: { providerMessageId?: string; messageId?: string };
+  answering?: {
+    providerMessageId?: string;
+    messageId?: string;
+    /**
+     * The tenant was read from a reply token that failed its signature (a rotated secret, an address a mail server
+     * mangled): the message is taken only as an answer to a prompt Parley sent this sender, named by
+     * `providerMessageId` (the email's `In-Reply-To` or `References`).
+     */
+    tenantUnverified?: true;
+  };
   receivedAt: string;
   /**
    * The text the rules read, when it is not the whole body: an email's rules read the first line of the reply
@@ -128,11 +137,22 @@ interface Decision {
  * carries what the message did, then the replies and events, and last the message in the conversation (its
  * presence marks the delivery done: a redelivery finds it and changes nothing).
  */
-export const handleInbound = async (deps: InboundDeps, inbound: InboundMessage): Promise<InboundOutcome> => {
+export const handleInbound = async (deps: InboundDeps, received: InboundMessage): Promise<InboundOutcome> => {
+  let inbound = received;
   const { tenant } = inbound;
   const now = deps.clock.now();
   const messageId = newMessageId(tenant.tenantId, `inbound:${inbound.inboundMessageId}`);
   const resolved = await resolveCustomer(deps, inbound);
+  if (inbound.answering?.tenantUnverified) {
+    const named = await promptAnsweredByProviderId(deps, inbound, resolved.all);
+    if (!named) {
+      throw new UnattributableInboundError(
+        'the reply token failed its signature and the mail answers no prompt Parley sent the sender',
+      );
+    }
+    // Named by the provider's id of a prompt sent to this very sender: as good as a valid token from here on.
+    inbound = { ...inbound, answering: { messageId: named } };
+  }
   // Mail that answers another customer's message from an address not theirs is kept with that customer, untouched.
   const answeredFor = await customerAnsweredFor(deps, inbound, resolved.all);
   const ignored: IgnoredReason | undefined = isOwnAddress(inbound)
@@ -274,6 +294,22 @@ const customerAnsweredFor = async (
   const claim = await deps.messages.getClaim(inbound.tenant.tenantId, messageId);
   if (!claim || addressCustomers.includes(claim.customerId)) return undefined;
   return claim.customerId;
+};
+
+/** The prompt of one of the sender's customers whose message the provider id names, if any. */
+const promptAnsweredByProviderId = async (
+  deps: InboundDeps,
+  inbound: InboundMessage,
+  candidates: string[],
+): Promise<string | undefined> => {
+  const providerId = inbound.answering?.providerMessageId;
+  if (!providerId) return undefined;
+  for (const id of candidates) {
+    const customer = await deps.customers.getCustomer(inbound.tenant.tenantId, id);
+    const named = customer && (await findPromptByProviderId(deps, inbound.tenant.tenantId, customer, providerId));
+    if (named) return named;
+  }
+  return undefined;
 };
 
 /** A message from the tenant's own number or address is a loop: stored, never acted on, never answered. */

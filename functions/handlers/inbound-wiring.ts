@@ -10,6 +10,7 @@ import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
+import { UnattributableInboundError } from '../domain/errors.ts';
 import { escalateFromSms, pushToChat } from '../domain/escalation.ts';
 import { handleInbound, type InboundDeps, type InboundMessage, type InboundOutcome } from '../domain/inbound.ts';
 import type { Template, Tenant } from '../domain/model.ts';
@@ -109,7 +110,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
         });
         metrics.addMetric(outcome.status === 'duplicate' ? 'InboundDuplicates' : 'InboundProcessed', 'Count', 1);
       } catch (error) {
-        if (!(error instanceof UnprocessableInboundError)) throw error;
+        if (!(error instanceof UnprocessableInboundError || error instanceof UnattributableInboundError)) throw error;
         logger.error(`${source} dead-lettered`, { reason: error.message });
         metrics.addMetric('InboundDeadLettered', 'Count', 1);
         await deadLetters.send({ reason: error.message, source, payload: payload() });

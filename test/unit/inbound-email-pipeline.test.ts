@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type ReceivedMail, toInboundEmail } from '../../functions/adapters/email/ses-inbound.ts';
 import type { EmailReceipt, ReceiptVerdicts } from '../../functions/adapters/email/ses-receipt.ts';
+import { UnattributableInboundError } from '../../functions/domain/errors.ts';
 import { handleInbound, type InboundMessage } from '../../functions/domain/inbound.ts';
 import type { Customer, OpenPrompt, Tenant } from '../../functions/domain/model.ts';
 import { createReplyToken } from '../../functions/domain/tokens.ts';
@@ -69,6 +70,22 @@ const sentPrompt = async (owner = customerId) => {
     timelineId,
     requestHash: 'send',
     leaseUntil: 0,
+    createdAt,
+  });
+  await deps.messages.putMessage({
+    messageId: promptId,
+    tenantId,
+    customerId: owner,
+    timelineId,
+    direction: 'outbound',
+    channel: 'email',
+    to: email,
+    from: 'alerts@demo-bank.example',
+    subject: 'Card alert',
+    body: 'Reply Y if this was you',
+    status: 'sent',
+    statusHistory: [],
+    providerMessageId: '0100018f-alert',
     createdAt,
   });
   const stored = deps.customers.customers.get(`${tenantId}/${owner}`);
@@ -183,11 +200,78 @@ describe('inbound email through the one pipeline', () => {
   it('a token that fails its signature, or a recipient outside the reply domain, is no token', () => {
     const good = receipt().recipients[0] as string;
     const forged = good.replace(/\.[a-z0-9]+@/, '.aaaaaaaaaaaaaaaa@');
-    for (const recipients of [[forged], [good.replace(replyDomain, 'other.example')], ['someone@example.com']]) {
-      expect(toInboundEmail(receipt({ recipients }), mail(), { tokenSecret: secret, replyDomain })).toEqual({
-        ok: false,
-        reason: 'no recipient carries a valid reply or unsubscribe token',
-      });
+    const unthreaded = mail({ inReplyTo: [], references: ['CAF=older@mail.gmail.com'] });
+    for (const [recipients, m] of [
+      [[forged], unthreaded],
+      [[good.replace(replyDomain, 'other.example')], mail()],
+      [['someone@example.com'], mail()],
+    ] as const) {
+      expect(toInboundEmail(receipt({ recipients: [...recipients] }), m, { tokenSecret: secret, replyDomain })).toEqual(
+        {
+          ok: false,
+          reason: 'no recipient carries a valid reply or unsubscribe token',
+        },
+      );
     }
+  });
+
+  describe('a token that fails its signature, with In-Reply-To (a rotated secret, a mangled address)', () => {
+    const forgedReceipt = () => {
+      const good = receipt().recipients[0] as string;
+      return receipt({ recipients: [good.replace(/\.[a-z0-9]+@/, '.aaaaaaaaaaaaaaaa@')] });
+    };
+
+    it('claims the tenant the token names and the SES id the mail answers, in-reply-to first', () => {
+      // Act
+      const parsed = toInboundEmail(
+        forgedReceipt(),
+        mail({
+          inReplyTo: ['CAF=x@mail.gmail.com'],
+          references: ['0100018f-old@eu-west-1.amazonses.com', 'CAF=x@mail.gmail.com'],
+        }),
+        { tokenSecret: secret, replyDomain },
+      );
+
+      // Assess: no In-Reply-To from SES, so the newest SES id in References
+      expect(parsed).toMatchObject({
+        ok: true,
+        tenantId,
+        inbound: { answering: { providerMessageId: '0100018f-old', tenantUnverified: true } },
+      });
+    });
+
+    it('answers the prompt whose email In-Reply-To names, when it was sent to this very sender', async () => {
+      // Prepare
+      knownCustomer();
+      await sentPrompt();
+
+      // Act
+      const outcome = await handleInbound(deps, inboundOf(forgedReceipt(), mail()));
+
+      // Assess
+      expect(outcome.effect).toEqual({ type: 'prompt_answered', promptMessageId: promptId, answer: 'no' });
+      expect(deps.events.events.filter((e) => e.type === 'prompt.answered')).toHaveLength(1);
+    });
+
+    it('takes nothing when In-Reply-To names no prompt sent to the sender: dead-lettered, nothing stored', async () => {
+      // Prepare
+      knownCustomer();
+      await sentPrompt();
+      const messagesBefore = deps.messages.allMessages().length;
+
+      // Act
+      const outcome = handleInbound(
+        deps,
+        inboundOf(forgedReceipt(), mail({ inReplyTo: ['0100018f-someone-else@email.amazonses.com'], references: [] })),
+      );
+
+      // Assess
+      await expect(outcome).rejects.toBeInstanceOf(UnattributableInboundError);
+      expect(deps.messages.allMessages()).toHaveLength(messagesBefore);
+      expect(deps.events.events).toEqual([]);
+      expect(Object.keys((await deps.customers.getCustomer(tenantId, customerId))?.openPrompts ?? {})).toEqual([
+        promptId,
+      ]);
+    });
   });
 });
