@@ -21,17 +21,23 @@ export interface ConsentChange {
 /**
  * Records the change on the address, then, when it is the newest, on each of its customers (the address first: a
  * crash in between leaves the address right, and the next change or redelivery repeats the customers). Answers
- * whether it was the newest.
+ * whether it was the newest, and whether it changed the status (what `consent.changed` announces: a second STOP, or
+ * two unsubscribe clicks a moment apart, announce once; the address's write orders them).
  */
-export const recordConsent = async (customers: ConsentStore, change: ConsentChange): Promise<boolean> => {
+export const recordConsent = async (
+  customers: ConsentStore,
+  change: ConsentChange,
+): Promise<{ newest: boolean; changed: boolean }> => {
   const { tenantId, channel, address, record } = change;
-  const newest = await customers.setAddressConsent(tenantId, channel, address, record);
-  if (newest) {
-    for (const customerId of change.customerIds) {
-      await customers.setCustomerConsent(tenantId, customerId, channel, record);
-    }
+  const written = await customers.setAddressConsent(tenantId, channel, address, record);
+  if (!written.written) return { newest: false, changed: false };
+  for (const customerId of change.customerIds) {
+    await customers.setCustomerConsent(tenantId, customerId, channel, record);
   }
-  return newest;
+  const previous = written.previous;
+  // The same record again is this change redelivered after a crash: announced again (at least once).
+  const again = previous?.at === record.at && previous.keyword === record.keyword && previous.reason === record.reason;
+  return { newest: true, changed: again || previous?.status !== record.status };
 };
 
 /** `consent.changed` for a recorded change, naming the customer it is filed under. */

@@ -163,21 +163,21 @@ export const handleInbound = async (deps: InboundDeps, received: InboundMessage)
   // Consent before anything else is written: an opt-out must hold even if everything after it fails. It is per
   // address, so it reaches every customer of a shared number; and it follows the newest keyword, so a late one
   // changes nothing.
-  let consent: { record: ConsentRecord; newest: boolean } | undefined;
+  let consent: { record: ConsentRecord; newest: boolean; changed: boolean } | undefined;
   if (classified?.kind === 'opt_out' || classified?.kind === 'opt_in') {
     const record: ConsentRecord = {
       status: classified.kind === 'opt_out' ? 'opted_out' : 'opted_in',
       at: inbound.receivedAt,
       keyword: classified.keyword,
     };
-    const newest = await recordConsent(deps.customers, {
+    const recorded = await recordConsent(deps.customers, {
       tenantId: tenant.tenantId,
       channel: inbound.channel,
       address: inbound.from,
       record,
       customerIds: resolved.all,
     });
-    consent = { record, newest };
+    consent = { record, ...recorded };
   }
 
   const customerId = answeredFor ?? resolved.customerId ?? unknownSenderId(inbound.channel, inbound.from);
@@ -375,7 +375,7 @@ const decideAndRecord = async (
   customerId: string,
   messageId: string,
   classified: ClassifiedReply,
-  consent: { record: ConsentRecord; newest: boolean } | undefined,
+  consent: { record: ConsentRecord; newest: boolean; changed: boolean } | undefined,
   unknownSender: boolean,
 ): Promise<Decision & { customer: Customer | undefined }> => {
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -441,7 +441,7 @@ interface RuleContext {
   customerId: string;
   messageId: string;
   classified: ClassifiedReply;
-  consent: { record: ConsentRecord; newest: boolean } | undefined;
+  consent: { record: ConsentRecord; newest: boolean; changed: boolean } | undefined;
   match: PromptMatch;
   /** The tenant keyword's auto-reply, rendered (undefined when none or it cannot render). */
   keywordReply: string | undefined;
@@ -453,7 +453,7 @@ const gather = async (
   customer: Customer | undefined,
   messageId: string,
   classified: ClassifiedReply,
-  consent: { record: ConsentRecord; newest: boolean } | undefined,
+  consent: { record: ConsentRecord; newest: boolean; changed: boolean } | undefined,
 ): Promise<RuleContext> => {
   const customerId = customer?.customerId ?? unknownSenderId(inbound.channel, inbound.from);
   const context: RuleContext = {
@@ -509,7 +509,7 @@ const nothing = { update: {}, replies: [], events: [] };
 const consentRule = (context: RuleContext): Decision | undefined => {
   const { classified, inbound } = context;
   if (classified.kind !== 'opt_out' && classified.kind !== 'opt_in') return undefined;
-  const { record, newest } = context.consent as { record: ConsentRecord; newest: boolean };
+  const { record, newest, changed } = context.consent as { record: ConsentRecord; newest: boolean; changed: boolean };
   const optedOut = classified.kind === 'opt_out';
   const name = inbound.tenant.name;
   const effect = { type: optedOut ? 'opted_out' : 'opted_in', keyword: classified.keyword } as const;
@@ -525,7 +525,8 @@ const consentRule = (context: RuleContext): Decision | undefined => {
           : `${name}: you are subscribed again. Reply HELP for help, STOP to opt out.`,
       },
     ],
-    events: [consentChangedEvent({ ...detail(context), channel: inbound.channel, record })],
+    // Every STOP is confirmed, as carriers require; only a change of status is announced.
+    events: changed ? [consentChangedEvent({ ...detail(context), channel: inbound.channel, record })] : [],
   };
 };
 

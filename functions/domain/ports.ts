@@ -108,7 +108,13 @@ export interface CustomerStore {
 export interface InboundCustomerStore extends CustomerStore {
   getAddress(tenantId: string, channel: Channel, address: string): Promise<AddressRecord | undefined>;
   /** False when a later consent change is already recorded for the address (this one arrived late). */
-  setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord): Promise<boolean>;
+  /** Written unless a later change is recorded (a late arrival); when written, the consent it replaced. */
+  setAddressConsent(
+    tenantId: string,
+    channel: Channel,
+    address: string,
+    consent: ConsentRecord,
+  ): Promise<{ written: false } | { written: true; previous?: ConsentRecord }>;
   updateCustomerAfterInbound(
     tenantId: string,
     customerId: string,

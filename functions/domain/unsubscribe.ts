@@ -113,7 +113,7 @@ export const resolveUnsubscribeToken = async (deps: UnsubscribeDeps, token: stri
  * Opts the address out of email for the tenant, as an inbound STOP does: consent on the address and every customer
  * of it, newest first, and one `consent.changed` (channel email, reason `unsubscribe`). An address already opted out
  * changes nothing and announces nothing (a second click, a mail client posting twice); its customers are brought in
- * line if an earlier attempt stopped half-way. Two clicks at the same instant may both announce.
+ * line if an earlier attempt stopped half-way. Two clicks at the same instant announce once.
  */
 export const unsubscribeEmail = async (
   deps: UnsubscribeDeps,
@@ -131,7 +131,7 @@ export const unsubscribeEmail = async (
     at: new Date(deps.clock.now()).toISOString(),
     reason: 'unsubscribe',
   };
-  const newest = await recordConsent(deps.customers, {
+  const { changed } = await recordConsent(deps.customers, {
     tenantId,
     channel: 'email',
     address: subject.address,
@@ -139,7 +139,7 @@ export const unsubscribeEmail = async (
     customerIds,
   });
   const customerId = subject.customerId ?? address?.customerId ?? customerIds[0];
-  if (!newest || customerId === undefined) return { changed: newest };
+  if (!changed || customerId === undefined) return { changed };
   await deps.events.publish([
     consentChangedEvent({
       tenantId,

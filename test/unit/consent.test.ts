@@ -45,7 +45,7 @@ describe('recording consent', () => {
       customerIds: ['cust-1', 'cust-2'],
     });
 
-    expect(newest).toBe(true);
+    expect(newest).toEqual({ newest: true, changed: true });
     expect(writes).toEqual([`address ${phone}`, 'customer cust-1', 'customer cust-2']);
     for (const id of ['cust-1', 'cust-2']) {
       expect((await customers.getCustomer(tenantId, id))?.consent.sms).toEqual(stop);
@@ -65,7 +65,7 @@ describe('recording consent', () => {
       customerIds: ['cust-1', 'cust-2'],
     });
 
-    expect(newest).toBe(false);
+    expect(newest).toEqual({ newest: false, changed: false });
     expect(writes).toEqual([`address ${phone}`]);
     expect((await customers.getCustomer(tenantId, 'cust-1'))?.consent.sms).toEqual(stop);
     expect((await customers.getCustomer(tenantId, 'cust-2'))?.consent.sms).toBeUndefined();

@@ -260,9 +260,9 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
   async setAddressConsent(tenantId: string, channel: Channel, address: string, consent: ConsentRecord) {
     const key = `${tenantId}/${channel}/${address}`;
     const stored = this.addressConsent.get(key);
-    if (stored && stored.at > consent.at) return false;
+    if (stored && stored.at > consent.at) return { written: false as const };
     this.addressConsent.set(key, copy(consent));
-    return true;
+    return { written: true as const, ...(stored && { previous: stored }) };
   }
 
   /** Writes made only to close prompts. */

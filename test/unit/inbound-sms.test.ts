@@ -123,6 +123,20 @@ describe('inbound SMS', () => {
   });
 
   describe('opt-out and opt-in', () => {
+    it('confirms a second STOP too, but announces consent.changed only for the first (the status changed once)', async () => {
+      // Prepare
+      knownCustomer();
+      await handleInbound(deps, sms('STOP'));
+      deps.clock.advance(60_000);
+
+      // Act
+      await handleInbound(deps, sms('STOP'));
+
+      // Assess
+      expect(sentBodies()).toHaveLength(2);
+      expect(deps.events.events.filter((e) => e.type === 'consent.changed')).toHaveLength(1);
+    });
+
     it('records consent on the address before it claims the inbound message', async () => {
       // Prepare
       knownCustomer();

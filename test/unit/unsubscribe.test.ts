@@ -270,6 +270,27 @@ describe('one-click unsubscribe', () => {
     expect(customers.addressConsent.get(`${tenantId}/email/${address}`)?.at).toBe('2025-06-01T12:00:00.000Z');
   });
 
+  it('announces once when two clicks arrive together (both read the address before either wrote)', async () => {
+    // Prepare: each click reads the clock a moment after the other
+    const { deps, customers, events, clock } = unsubscribeDeps();
+    customers.seed({ tenantId, customerId: 'cust-1', email: address });
+    await customers.putAddress(tenantId, 'email', address, 'cust-1');
+    const subject = await resolveUnsubscribeToken(
+      deps,
+      createAddressUnsubscribeToken(secret, tenantId, address) as string,
+    );
+    let ticks = 0;
+    deps.clock = { now: () => clock.now() + ticks++ };
+
+    // Act
+    const results = await Promise.all([unsubscribeEmail(deps, subject), unsubscribeEmail(deps, subject)]);
+
+    // Assess
+    expect(results.filter((r) => r.changed)).toHaveLength(1);
+    expect(events.events.map((e) => e.type)).toEqual(['consent.changed']);
+    expect(customers.addressConsent.get(`${tenantId}/email/${address}`)?.status).toBe('opted_out');
+  });
+
   it('brings a customer in line that an earlier attempt left out, still without announcing', async () => {
     const { deps, customers, events } = unsubscribeDeps();
     customers.seed({ tenantId, customerId: 'cust-1', email: address });

@@ -288,30 +288,38 @@ export class DynamoStore implements InboundCustomerStore {
   }
 
   /**
-   * Records consent given from an address, unless a later change is already recorded (a late redelivery); false
-   * when a later one is there.
+   * Records consent given from an address, unless a later change is already recorded (a late redelivery); with the
+   * consent it replaced, so that only a change of status is announced.
    */
   async setAddressConsent(
     tenantId: string,
     channel: Channel,
     address: string,
     consent: ConsentRecord,
-  ): Promise<boolean> {
-    return this.writeIfCondition(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.address(tenantId, channel, address),
-        UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
-        ConditionExpression: 'attribute_not_exists(consent) OR consent.#at <= :at',
-        ExpressionAttributeNames: { '#at': 'at' },
-        ExpressionAttributeValues: {
-          ':tenantId': tenantId,
-          ':channel': channel,
-          ':address': address,
-          ':consent': consent,
-          ':at': consent.at,
-        },
-      }),
-    );
+  ): Promise<{ written: false } | { written: true; previous?: ConsentRecord }> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.address(tenantId, channel, address),
+          UpdateExpression: 'SET tenantId = :tenantId, channel = :channel, address = :address, consent = :consent',
+          ConditionExpression: 'attribute_not_exists(consent) OR consent.#at <= :at',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: {
+            ':tenantId': tenantId,
+            ':channel': channel,
+            ':address': address,
+            ':consent': consent,
+            ':at': consent.at,
+          },
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      const previous = Attributes?.consent as ConsentRecord | undefined;
+      return { written: true, ...(previous && { previous }) };
+    } catch (error) {
+      if (isConditionFailure(error)) return { written: false };
+      throw error;
+    }
   }
 }
