@@ -650,8 +650,11 @@ export const receiveChatMessage = async (
   return message;
 };
 
-/** CALL / CHAT by SMS: a callback request, or a chat link (a callback where the tenant has chat off). */
-export const escalateFromSms = async (
+/**
+ * CALL / CHAT on any channel with text in (SMS, email): a callback request, or a chat link (a callback where the
+ * tenant has chat off).
+ */
+export const escalateFromInbound = async (
   deps: EscalationDeps,
   input: {
     tenant: Tenant;

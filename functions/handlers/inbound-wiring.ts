@@ -11,7 +11,7 @@ import { TtlCache } from '../adapters/ttl-cache.ts';
 import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
 import { UnattributableInboundError } from '../domain/errors.ts';
-import { escalateFromSms, pushToChat } from '../domain/escalation.ts';
+import { escalateFromInbound, pushToChat } from '../domain/escalation.ts';
 import { handleInbound, type InboundDeps, type InboundMessage, type InboundOutcome } from '../domain/inbound.ts';
 import type { Template, Tenant } from '../domain/model.ts';
 import type { EmailSender, SmsSender } from '../domain/ports.ts';
@@ -73,7 +73,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     answerKeepMs,
     claimLeaseMs: 30_000,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    escalate: ({ channel: _channel, ...input }) => escalateFromSms(escalation.deps, input),
+    escalate: ({ channel: _channel, ...input }) => escalateFromInbound(escalation.deps, input),
     // A customer who writes while chatting sees it in the chat too (when this function may push to the chat API).
     ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && {
       pushToChat: (customer, message) =>

@@ -5,7 +5,7 @@ import {
   closeCallback,
   connectChat,
   disconnectChat,
-  escalateFromSms,
+  escalateFromInbound,
   historyFrames,
   listNeedingAttention,
   maxChatFrameBytes,
@@ -283,8 +283,8 @@ describe('escalation', () => {
       seedCustomer(deps);
       const input = { tenant, customerId, kind: 'callback' as const, keyword: 'CALL', at: now(deps) };
 
-      const first = await escalateFromSms(deps, { ...input, inboundMessageId: 'in-1' });
-      const second = await escalateFromSms(deps, { ...input, inboundMessageId: 'in-2' });
+      const first = await escalateFromInbound(deps, { ...input, inboundMessageId: 'in-1' });
+      const second = await escalateFromInbound(deps, { ...input, inboundMessageId: 'in-2' });
 
       expect(first.reply).toContain('an agent will call you back shortly');
       expect(second.reply).toContain('already with us');
@@ -324,11 +324,11 @@ describe('escalation', () => {
         at: now(deps),
         inboundMessageId: 'in-7',
       };
-      const first = await escalateFromSms(deps, chat);
+      const first = await escalateFromInbound(deps, chat);
 
       // Act: SNS delivers the same message again, a little later.
       deps.clock.advance(30_000);
-      const again = await escalateFromSms(deps, chat);
+      const again = await escalateFromInbound(deps, chat);
 
       // Assess
       expect(again.reply).toBe(first.reply);
@@ -342,9 +342,9 @@ describe('escalation', () => {
       seedCustomer(deps);
       const chat = { tenant, customerId, kind: 'chat' as const, keyword: 'CHAT', at: now(deps) };
 
-      const first = await escalateFromSms(deps, { ...chat, inboundMessageId: 'in-1' });
+      const first = await escalateFromInbound(deps, { ...chat, inboundMessageId: 'in-1' });
       deps.clock.advance(1000);
-      const second = await escalateFromSms(deps, { ...chat, inboundMessageId: 'in-2' });
+      const second = await escalateFromInbound(deps, { ...chat, inboundMessageId: 'in-2' });
 
       expect(second.reply).not.toBe(first.reply);
     });
@@ -353,7 +353,7 @@ describe('escalation', () => {
       const deps = escalationDeps();
       seedCustomer(deps);
 
-      const result = await escalateFromSms(deps, {
+      const result = await escalateFromInbound(deps, {
         tenant: makeTenant({ chatEnabled: false }),
         customerId,
         kind: 'chat',
