@@ -18,7 +18,7 @@ const parts = [
     title: 'DynamoDB capacity per send, replay and inbound reply',
     timeoutMs: 90_000,
   },
-  { script: 'overhead.ts', part: '2', title: 'Send handler overhead (p50)', timeoutMs: 60_000 },
+  { script: 'overhead.ts', part: '2', title: 'Send handler overhead (p50)', timeoutMs: 120_000 },
   { script: 'bundles.ts', part: '3', title: 'Bundles: size and module init', timeoutMs: 90_000 },
   { script: 'throughput.ts', part: '4', title: 'Local end-to-end throughput', timeoutMs: 120_000 },
 ];
