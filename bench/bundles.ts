@@ -12,13 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import {
-  externalsFor,
-  functionBundling,
-  lazyPackageBuilds,
-  lazyPackageNames,
-  namesLazyPackage,
-} from '../lib/bundling.ts';
+import { functionBundling, lazyPackageBuilds, lazyPackageNames, namesLazyPackage } from '../lib/bundling.ts';
 import { childMain, makeTempDir, removeDir, repoRoot } from './lib/child.ts';
 import { median, num, type PartResult, type Row } from './lib/report.ts';
 
@@ -206,7 +200,6 @@ childMain(async (defer) => {
       try {
         const { metafile } = await build({
           ...cdkLike,
-          external: externalsFor(name),
           entryPoints: [join(handlersDir, entry)],
           outfile: file,
           metafile: true,

@@ -1,5 +1,6 @@
 import { createRequire as requireFrom } from 'node:module';
 import type * as ManagementApi from '@aws-sdk/client-apigatewaymanagementapi';
+import type * as Ses from '@aws-sdk/client-ses';
 import type * as Sqs from '@aws-sdk/client-sqs';
 import type * as Libphonenumber from 'libphonenumber-js';
 import type * as MimeNode from 'nodemailer/lib/mime-node';
@@ -9,8 +10,9 @@ import type * as SmsSegments from 'sms-segments-calculator';
  * Libraries loaded on first use instead of at module init: code holding no state the rest of the function shares,
  * that only some requests need. libphonenumber and its metadata (about 120 KB), for a phone number to check; the
  * segment calculator (about 35 KB), for a text beyond plain ASCII; nodemailer's MIME node (about 90 KB), for an
- * email; the SQS client, for a dead letter, and the API Gateway management client, for a chat push (each client with
- * its own copy of the SDK's core: a client shares nothing with the function's other clients).
+ * email; the SQS client, for a dead letter, the API Gateway management client, for a chat push, and the SES client,
+ * for inbound-email's replies (each client with its own copy of the SDK's core: a client shares nothing with the
+ * function's other clients).
  *
  * esbuild does not follow a `createRequire`, so no bundle holds them; each is built, with the exports named here
  * only, into `node_modules/<name>/index.js` beside every function's bundle (`lazyPackageBuilds` in lib/bundling.ts),
@@ -22,6 +24,7 @@ export const lazyPackageExports = {
     'GoneException',
     'PostToConnectionCommand',
   ],
+  '@aws-sdk/client-ses': ['SESClient', 'SendRawEmailCommand'],
   '@aws-sdk/client-sqs': ['SQSClient', 'SendMessageCommand'],
   'libphonenumber-js': ['parsePhoneNumberFromString'],
   'nodemailer/lib/mime-node': ['default'],
@@ -30,6 +33,7 @@ export const lazyPackageExports = {
 
 interface Installed {
   '@aws-sdk/client-apigatewaymanagementapi': typeof ManagementApi;
+  '@aws-sdk/client-ses': typeof Ses;
   '@aws-sdk/client-sqs': typeof Sqs;
   'libphonenumber-js': typeof Libphonenumber;
   'nodemailer/lib/mime-node': typeof MimeNode;

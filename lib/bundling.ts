@@ -36,31 +36,18 @@ export const neverLoadedOnLambda = [
 
 /**
  * The SDK clients a bundle may hold: none has an event-stream operation, which `neverLoadedOnLambda` relies on. A
- * new client goes here only once checked (its model has no `@streaming` union).
+ * new client goes here only once checked (its model has no `@streaming` union). The S3 client is not one (it has
+ * SelectObjectContent): `inbound-email` reads the stored mail with one signed GET instead (s3-raw-mail.ts).
  */
 export const clientsWithoutEventStreams = [
   '@aws-sdk/client-apigatewaymanagementapi',
   '@aws-sdk/client-dynamodb',
   '@aws-sdk/client-eventbridge',
-  // Has one (SelectObjectContent), so the one function that uses it keeps the event-stream code: `externalsFor`.
-  '@aws-sdk/client-s3',
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-ses',
   '@aws-sdk/client-sns',
   '@aws-sdk/client-sqs',
 ];
-
-/**
- * Functions whose SDK clients load the event-stream code at import (the S3 client does, for SelectObjectContent,
- * though `inbound-email` only calls GetObject): their bundles keep it.
- */
-const loadsEventStreams = new Set(['inbound-email']);
-
-/** The modules left out of one function's bundle. */
-export const externalsFor = (handlerName: string): string[] =>
-  loadsEventStreams.has(handlerName)
-    ? neverLoadedOnLambda.filter((name) => name !== '@smithy/core/event-streams')
-    : neverLoadedOnLambda;
 
 /** ESM output still meets CommonJS dependencies that call require(). */
 export const esmRequireBanner =
@@ -106,10 +93,14 @@ export const lazyPackageNames = Object.keys(lazyPackageExports) as LazyPackageNa
 
 /**
  * Whether a bundle's code can load the package: `loadOnFirstUse(name)` leaves the name as a string literal, and a
- * bundle holds no other (the exports list stays out of bundles). What decides which packages go beside a bundle.
+ * bundle holds no other (the exports list stays out of bundles) but in the package.json of an SDK client it bundles
+ * on purpose (send-message's SES client, ws-message's management API client): `name:"@aws-sdk/client-ses"`, which
+ * is not counted. What decides which packages go beside a bundle; `lazyPackageCommands` runs the same test.
  */
 export const namesLazyPackage = (bundleSource: string, name: LazyPackageName): boolean =>
-  bundleSource.includes(lazyPackageMarker(name));
+  countOf(bundleSource, lazyPackageMarker(name)) > countOf(bundleSource, `name:${lazyPackageMarker(name)}`);
+
+const countOf = (source: string, text: string): number => source.split(text).length - 1;
 
 const lazyPackageMarker = (name: LazyPackageName): string => JSON.stringify(name);
 
@@ -143,7 +134,7 @@ const esbuildModulePath = (): string => requireFromRoot.resolve('esbuild');
  */
 export const lazyPackageCommands = (outputDir: string): string[] => {
   const script =
-    "const [, esbuild, bundle, marker, options] = process.argv; if (require('node:fs').readFileSync(bundle, 'utf8').includes(marker)) require(esbuild).buildSync(JSON.parse(options));";
+    "const [, esbuild, bundle, marker, options] = process.argv; const source = require('node:fs').readFileSync(bundle, 'utf8'); if (source.split(marker).length > source.split('name:' + marker).length) require(esbuild).buildSync(JSON.parse(options));";
   const builds = lazyPackageBuilds(outputDir);
   return lazyPackageNames.map((name, index) =>
     [

@@ -7,7 +7,7 @@ import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aw
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { externalsFor, functionBundling, lazyPackageCommands, shellQuote } from './bundling.ts';
+import { functionBundling, lazyPackageCommands, shellQuote } from './bundling.ts';
 
 /** The package root: esbuild's project root and the home of `package-lock.json`. */
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -111,7 +111,7 @@ export class ParleyFunction extends Construct {
         target: functionBundling.target,
         mainFields: functionBundling.mainFields,
         bundleAwsSDK: true,
-        externalModules: externalsFor(props.handlerName),
+        externalModules: functionBundling.external,
         banner: functionBundling.banner.js,
         esbuildArgs: { '--charset': functionBundling.charset },
         forceDockerBundling: false,

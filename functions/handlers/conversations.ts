@@ -1,3 +1,4 @@
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
@@ -18,7 +19,7 @@ import { type Route, readPage, routedHandler } from './http/router.ts';
 const escalation = createEscalation({
   tokenSecret: await loadTokenSecret(),
   sms: new SnsSmsSender(),
-  email: new SesEmailSender(requireEnv('PARLEY_SES_CONFIGURATION_SET')),
+  email: new SesEmailSender(requireEnv('PARLEY_SES_CONFIGURATION_SET'), () => ({ SESClient, SendRawEmailCommand })),
   pusher: (endpoint) => new ApiGatewayPusher(endpoint),
 });
 const { deps } = escalation;

@@ -1,5 +1,4 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
 import type { Context, SNSEvent } from 'aws-lambda';
 import { parseInboundEmail } from '../adapters/email/inbound-email.ts';
@@ -10,17 +9,21 @@ import { parseEmailReceipt } from '../adapters/email/ses-receipt.ts';
 import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
 import { optionalEnv, requireEnv } from '../config/env.ts';
 import { describeBody, maskEmail } from '../domain/masking.ts';
-import { publishMetrics } from './http/http-handler.ts';
-import { logger } from './http/observability.ts';
+import { loadOnFirstUse } from '../lazy-packages.ts';
+import { logger, publishMetrics } from './http/observability.ts';
 import { createInbound } from './inbound-wiring.ts';
 
 const config = {
   sesConfigurationSet: requireEnv('PARLEY_SES_CONFIGURATION_SET'),
   replyDomain: requireEnv('PARLEY_REPLY_DOMAIN'),
 };
-const inbound = await createInbound({ email: new SesEmailSender(config.sesConfigurationSet) });
+// Most mail answers a prompt or reaches a person and sends nothing back (functions/domain/inbound.ts): replies,
+// and so the SES client, are the rare path.
+const inbound = await createInbound({
+  email: new SesEmailSender(config.sesConfigurationSet, () => loadOnFirstUse('@aws-sdk/client-ses')),
+});
 // Path-style addressing only where an emulated S3 stands in (`npm start`): it has no per-bucket host names.
-const rawMail = new S3RawMail(new S3Client({ forcePathStyle: optionalEnv('PARLEY_S3_FORCE_PATH_STYLE') === 'true' }));
+const rawMail = S3RawMail.fromEnvironment({ forcePathStyle: optionalEnv('PARLEY_S3_FORCE_PATH_STYLE') === 'true' });
 
 /**
  * Subscribed to the topic SES's receipt rule notifies once the raw mail is in the bucket (DESIGN section 12). A

@@ -4,8 +4,7 @@ import type { Context, SNSEvent } from 'aws-lambda';
 import { parseInboundSms, UnprocessableInboundError } from '../adapters/sms/sns-inbound.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { describeBody, maskPhone } from '../domain/masking.ts';
-import { publishMetrics } from './http/http-handler.ts';
-import { logger } from './http/observability.ts';
+import { logger, publishMetrics } from './http/observability.ts';
 import { createInbound } from './inbound-wiring.ts';
 
 const inbound = await createInbound({ sms: new SnsSmsSender() });

@@ -1,3 +1,4 @@
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
 import { DynamoChatStore } from '../adapters/dynamo/chat-store.ts';
@@ -56,7 +57,11 @@ const deps: SendDeps = {
     templates.get(`${tenantId}/${name}`, () => templateStore.getTemplate(tenantId, name)),
   customers: new DynamoStore(config.tableName, db),
   messages: new DynamoMessageStore(config.tableName, db),
-  senders: { sms: new SnsSmsSender(), email: new SesEmailSender(config.sesConfigurationSet) },
+  // Each send goes by SMS or by email: both clients are bundled.
+  senders: {
+    sms: new SnsSmsSender(),
+    email: new SesEmailSender(config.sesConfigurationSet, () => ({ SESClient, SendRawEmailCommand })),
+  },
   events: createEventPublisher({
     eventBusName: config.eventBusName,
     eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),

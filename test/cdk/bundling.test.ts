@@ -7,7 +7,6 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientsWithoutEventStreams,
-  externalsFor,
   functionBundling,
   lazyPackageBuilds,
   lazyPackageFile,
@@ -20,9 +19,14 @@ import { createGatewayApp, functionLogicalId, type HandlerName, handlerNames } f
 
 const outdir = mkdtempSync(join(tmpdir(), 'parley-cdk-bundle-'));
 
-/** Packages others load on first use that a function bundles on purpose: ws-message pushes on most frames. */
+/**
+ * Packages others load on first use that a function bundles on purpose: ws-message pushes on most frames; a send goes
+ * by SMS or by email, and so may an agent's reply (inbound-email's replies are its rare path).
+ */
 const bundledOnPurpose: Partial<Record<string, readonly string[]>> = {
   'ws-message': ['@aws-sdk/client-apigatewaymanagementapi'],
+  'send-message': ['@aws-sdk/client-ses'],
+  conversations: ['@aws-sdk/client-ses'],
 };
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -88,7 +92,6 @@ describe('function bundles', () => {
     for (const name of handlerNames) {
       const { outputFiles, metafile } = await build({
         ...functionBundling,
-        external: externalsFor(name),
         entryPoints: [join(packageRoot, 'functions', 'handlers', `${name}.ts`)],
         absWorkingDir: packageRoot,
         outfile: join(outdir, 'bench-like', name, 'index.mjs'),
@@ -130,6 +133,14 @@ describe('function bundles', () => {
         expect(load.resolve(lazyPackage), `${name}: ${lazyPackage}`).toBe(join(dir, lazyPackageFile(lazyPackage)));
       });
     }
+    // inbound-email loads the SES client for its replies; send-message bundles it, and its package.json (which names
+    // it) is no reason to ship a second copy.
+    expect(existsSync(join(assetDirOf('inbound-email'), lazyPackageFile('@aws-sdk/client-ses')))).toBe(true);
+    expect(existsSync(join(assetDirOf('send-message'), lazyPackageFile('@aws-sdk/client-ses')))).toBe(false);
+    expect(namesLazyPackage('var p={name:"@aws-sdk/client-ses",version:"3.1"};', '@aws-sdk/client-ses')).toBe(false);
+    expect(
+      namesLazyPackage('var p={name:"@aws-sdk/client-ses"};f("@aws-sdk/client-ses");', '@aws-sdk/client-ses'),
+    ).toBe(true);
     const { parsePhoneNumberFromString } = createRequire(join(assetDirOf('send-message'), 'index.mjs'))(
       'libphonenumber-js',
     ) as typeof import('libphonenumber-js');

@@ -10,7 +10,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3RawMail } from '../../functions/adapters/email/s3-raw-mail.ts';
+import { maxRawMailBytes, S3RawMail } from '../../functions/adapters/email/s3-raw-mail.ts';
 import { UnprocessableInboundError } from '../../functions/adapters/unprocessable-inbound.ts';
 import { type AwsEdges, startAwsEdges } from '../../local/edges/aws-edges.ts';
 
@@ -119,9 +119,26 @@ describe('the emulated S3 (path-style object calls)', () => {
   });
 
   it("serves inbound-email's reader: the mail's bytes, and a gone object as never processable", async () => {
-    const reader = new S3RawMail(s3);
+    const reader = new S3RawMail({ region: 'us-east-1', credentials, endpoint: edges.url, forcePathStyle: true });
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'inbound/mail', Body: 'Subject: hi\r\n\r\nY\r\n' }));
     expect(Buffer.from(await reader.read(bucket, 'inbound/mail')).toString()).toBe('Subject: hi\r\n\r\nY\r\n');
+    // A key the S3 client would encode: the reader's signed path names the same object.
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'inbound/a b+c/ü(1)', Body: 'Subject: odd\r\n\r\nN\r\n' }),
+    );
+    expect(Buffer.from(await reader.read(bucket, 'inbound/a b+c/ü(1)')).toString()).toBe('Subject: odd\r\n\r\nN\r\n');
     await expect(reader.read(bucket, 'inbound/expired')).rejects.toBeInstanceOf(UnprocessableInboundError);
+    // An unknown bucket is a configuration fault, not a gone mail: thrown, so the delivery is retried.
+    await expect(reader.read('someone-else', 'inbound/mail')).rejects.toThrow(/404 NoSuchBucket/);
+  });
+
+  it("refuses, as inbound-email's reader, an object bigger than SES receives, without reading it", async () => {
+    const reader = new S3RawMail({ region: 'us-east-1', credentials, endpoint: edges.url, forcePathStyle: true });
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'inbound/huge', Body: Buffer.alloc(maxRawMailBytes + 1, 0x41) }),
+    );
+    const refused = await reader.read(bucket, 'inbound/huge').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(UnprocessableInboundError);
+    expect((refused as Error).message).toMatch(/more than SES receives/);
   });
 });

@@ -1,4 +1,4 @@
-import { type SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import PostalMime from 'postal-mime';
 import { describe, expect, it } from 'vitest';
 import { SesEmailSender } from '../../functions/adapters/email/ses-email-sender.ts';
@@ -7,6 +7,7 @@ import {
   ProviderRejectedError,
   ProviderUnavailableError,
 } from '../../functions/domain/errors.ts';
+import { loadOnFirstUse } from '../../functions/lazy-packages.ts';
 import type { EmailInput } from './fakes.ts';
 
 /** An SES client that records each command and answers as told: the adapter takes its client, nothing is patched. */
@@ -20,6 +21,8 @@ const fakeSes = (answer: () => Promise<unknown> = async () => ({ MessageId: 'ses
   } as unknown as SESClient;
   return { client, commands };
 };
+
+const sdk = () => ({ SESClient, SendRawEmailCommand });
 
 const input: EmailInput = {
   to: 'ana@example.com',
@@ -39,7 +42,7 @@ describe('the SES email sender', () => {
   it('sends one SendRawEmail with the source, the recipient, the configuration set and the id tags', async () => {
     const ses = fakeSes();
 
-    const result = await new SesEmailSender('parley-events', ses.client).sendEmail(input);
+    const result = await new SesEmailSender('parley-events', sdk, ses.client).sendEmail(input);
 
     expect(result).toEqual({ providerMessageId: 'ses-1' });
     expect(ses.commands).toHaveLength(1);
@@ -71,22 +74,35 @@ describe('the SES email sender', () => {
       throw sdkError(name, status, fault);
     });
 
-    await expect(new SesEmailSender('set', ses.client).sendEmail(input)).rejects.toBeInstanceOf(expected);
+    await expect(new SesEmailSender('set', sdk, ses.client).sendEmail(input)).rejects.toBeInstanceOf(expected);
   });
 
   it('refuses a header with a line break for good, without calling SES', async () => {
     const ses = fakeSes();
 
     await expect(
-      new SesEmailSender('set', ses.client).sendEmail({ ...input, subject: 'Hi\r\nBcc: victim@example.com' }),
+      new SesEmailSender('set', sdk, ses.client).sendEmail({ ...input, subject: 'Hi\r\nBcc: victim@example.com' }),
     ).rejects.toBeInstanceOf(ProviderRejectedError);
     expect(ses.commands).toEqual([]);
+  });
+
+  it('sends as well with the SDK package loaded on first use, as inbound-email gives it', async () => {
+    const ses = fakeSes();
+
+    const result = await new SesEmailSender('set', () => loadOnFirstUse('@aws-sdk/client-ses'), ses.client).sendEmail(
+      input,
+    );
+
+    expect(result).toEqual({ providerMessageId: 'ses-1' });
+    const command = ses.commands[0] as SendRawEmailCommand;
+    expect(command.constructor.name).toBe('SendRawEmailCommand');
+    expect(command.input).toMatchObject({ Source: 'alerts@demo-bank.example', ConfigurationSetName: 'set' });
   });
 
   it('treats an answer without a MessageId as an unknown outcome', async () => {
     const ses = fakeSes(async () => ({}));
 
-    await expect(new SesEmailSender('set', ses.client).sendEmail(input)).rejects.toBeInstanceOf(
+    await expect(new SesEmailSender('set', sdk, ses.client).sendEmail(input)).rejects.toBeInstanceOf(
       ProviderOutcomeUnknownError,
     );
   });

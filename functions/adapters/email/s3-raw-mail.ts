@@ -1,30 +1,152 @@
-import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/core/protocols';
+import { streamCollector } from '@smithy/core/serde';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { UnprocessableInboundError } from '../unprocessable-inbound.ts';
 
 /** SES receives messages up to 40 MB; anything bigger in the bucket is not a received mail. */
 export const maxRawMailBytes = 40 * 1024 * 1024;
 
+export interface S3RawMailOptions {
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Where S3 answers instead of AWS (the local edges, a test server): `http(s)://host[:port]`. */
+  endpoint?: string;
+  /** `<endpoint>/<bucket>/<key>` rather than `<bucket>.<endpoint host>/<key>`: an emulated S3 has no bucket hosts. */
+  forcePathStyle?: boolean;
+  /** Attempts in all, for a 5xx, a 429 or a dropped connection: 3, as the SDK's standard retry mode makes. */
+  maxAttempts?: number;
+  /** The HTTP handler: the SDK's, as its clients build it, unless a test gives one. */
+  httpHandler?: Pick<NodeHttpHandler, 'handle'>;
+}
+
+/** An S3 error answer's `<Code>`, or undefined when the body has none (a HEAD-like answer, a proxy's page). */
+const errorCode = (body: string): string | undefined => /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+
+/** Whether the host is an IP address: no bucket can have a host name of its own on one. */
+const isIpHost = (hostname: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || hostname.startsWith('[');
+
+/** One path segment as S3's canonical URI has it: percent-encoded per RFC 3986, as the S3 client encodes keys. */
+const encodeSegment = (segment: string): string =>
+  encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** A failure worth another attempt within this invocation, as the SDK's retry strategy sees it. */
+class RetryableS3Error extends Error {
+  override name = 'RetryableS3Error';
+}
+
 /**
- * Reads the raw mail SES's S3 action stored. A missing object (expired, or deleted by hand) can never be processed;
- * any other failure is thrown as is, so the delivery is retried.
+ * Reads the raw mail SES's S3 action stored with one SigV4-signed `GetObject`, made with the SDK's own signer and
+ * HTTP handler, which the function's other clients bundle anyway, rather than the S3 client: that client, with the
+ * S3-only parts of the SDK's core (checksums, the REST-XML protocol, event streams), is about 165 KB read at every
+ * cold start, for one GET. Not `fetch` (nor aws4fetch over it): Node loads its fetch implementation on first use,
+ * about 50 ms that every cold start would pay on its first mail.
+ *
+ * A missing object (expired, or deleted by hand) can never be processed: S3's `404 NoSuchKey`. To a caller without
+ * `s3:ListBucket`, as `inbound-email` is on AWS, S3 answers a missing key `403 AccessDenied` instead, which cannot be
+ * told from a real denial (a changed policy or key): it is thrown as any other failure is, so the delivery is retried
+ * and, still failing, reaches the same dead-letter queue (without the reason). So is `404 NoSuchBucket`.
  */
 export class S3RawMail {
-  constructor(private readonly s3: S3Client = new S3Client({})) {}
+  private readonly signer: SignatureV4;
+  private readonly http: Pick<NodeHttpHandler, 'handle'>;
+
+  constructor(private readonly options: S3RawMailOptions) {
+    // The S3 client's settings: paths signed as encoded (no second encoding), the payload left unsigned.
+    this.signer = new SignatureV4({
+      service: 's3',
+      region: options.region,
+      credentials: options.credentials,
+      sha256: Sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+    this.http = options.httpHandler ?? new NodeHttpHandler();
+  }
+
+  /**
+   * What the S3 client would be given on Lambda: the function's credentials and region from its environment, and
+   * `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` when one is set (`npm start`, the bench). Missing credentials fail the
+   * first read, not init, as the client's do.
+   */
+  static fromEnvironment(options: { forcePathStyle?: boolean } = {}, env = process.env): S3RawMail {
+    const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+    return new S3RawMail({
+      region: env.AWS_REGION ?? '',
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+        ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+      },
+      ...(endpoint && { endpoint }),
+      ...(options.forcePathStyle !== undefined && { forcePathStyle: options.forcePathStyle }),
+    });
+  }
+
+  /** The request, unsigned: virtual-hosted on AWS, path-style when asked or where a bucket host cannot exist. */
+  request(bucket: string, key: string): HttpRequest {
+    const { endpoint, region } = this.options;
+    const base = new URL(endpoint ?? `https://s3.${region}.amazonaws.com`);
+    // A bucket name with dots does not match S3's wildcard certificate as a host: the S3 client goes path-style too.
+    const pathStyle = this.options.forcePathStyle === true || isIpHost(base.hostname) || bucket.includes('.');
+    const hostname = pathStyle ? base.hostname : `${bucket}.${base.hostname}`;
+    const segments = [...(pathStyle ? [bucket] : []), ...key.split('/')].map(encodeSegment);
+    return new HttpRequest({
+      method: 'GET',
+      protocol: base.protocol,
+      hostname,
+      ...(base.port && { port: Number(base.port) }),
+      path: `${base.pathname.replace(/\/$/, '')}/${segments.join('/')}`,
+      headers: { host: base.port ? `${hostname}:${base.port}` : hostname, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
+  }
 
   async read(bucket: string, key: string): Promise<Uint8Array> {
-    let response: GetObjectCommandOutput;
-    try {
-      response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    } catch (error) {
-      const name = (error as { name?: string } | null)?.name;
-      if (name === 'NoSuchKey' || name === 'NotFound') throw new UnprocessableInboundError('the stored mail is gone');
-      throw error;
+    const { credentials, region } = this.options;
+    if (!credentials.accessKeyId || !credentials.secretAccessKey || !region) {
+      throw new Error('No AWS credentials or region in the environment to read the stored mail with');
     }
-    const length = response.ContentLength;
-    if (length !== undefined && length > maxRawMailBytes) {
+    const attempts = this.options.maxAttempts ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce(bucket, key);
+      } catch (error) {
+        if (!(error instanceof RetryableS3Error || isDroppedConnection(error)) || attempt >= attempts) throw error;
+        // Full jitter on 100 ms doubling, as the SDK's standard mode starts.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async readOnce(bucket: string, key: string): Promise<Uint8Array> {
+    const signed = await this.signer.sign(this.request(bucket, key));
+    const { response } = await this.http.handle(signed as HttpRequest);
+    const status = response.statusCode;
+    if (status < 200 || status >= 300) {
+      const body = response.body ? Buffer.from(await streamCollector(response.body)).toString('utf8') : '';
+      const code = errorCode(body);
+      if (status === 404 && (code === 'NoSuchKey' || code === undefined)) {
+        throw new UnprocessableInboundError('the stored mail is gone');
+      }
+      const message = `S3 GetObject answered ${status}${code ? ` ${code}` : ''}`;
+      throw status >= 500 || status === 429 ? new RetryableS3Error(message) : new Error(message);
+    }
+    const length = Number(response.headers['content-length'] ?? Number.NaN);
+    if (length > maxRawMailBytes) {
+      response.body?.destroy?.();
       throw new UnprocessableInboundError(`the stored mail is ${length} bytes, more than SES receives`);
     }
-    if (!response.Body) throw new UnprocessableInboundError('the stored mail is empty');
-    return response.Body.transformToByteArray();
+    if (!response.body) throw new UnprocessableInboundError('the stored mail is empty');
+    const bytes: Uint8Array = await streamCollector(response.body);
+    // Without a Content-Length (a chunked answer) the size is known only once read.
+    if (bytes.byteLength > maxRawMailBytes) {
+      throw new UnprocessableInboundError(`the stored mail is ${bytes.byteLength} bytes, more than SES receives`);
+    }
+    return bytes;
   }
 }
+
+/** A connection that dropped or was refused before an answer: the SDK retries these too. */
+const isDroppedConnection = (error: unknown): boolean =>
+  ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes((error as { code?: string } | null)?.code ?? '');

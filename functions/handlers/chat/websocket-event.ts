@@ -1,8 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { publishMetrics } from '../http/http-handler.ts';
-import { logger } from '../http/observability.ts';
+import { logger, publishMetrics } from '../http/observability.ts';
 
 /** The parts of an API Gateway WebSocket event the chat functions read. */
 export interface WebSocketEvent {

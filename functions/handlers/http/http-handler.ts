@@ -8,7 +8,7 @@ import type {
 import { InvalidRequestError, ParleyError } from '../../domain/errors.ts';
 import type { Principal } from '../../domain/model.ts';
 import { httpRoutes, routeKey, type Scope } from '../../routes.ts';
-import { logger, metrics } from './observability.ts';
+import { logger, publishMetrics } from './observability.ts';
 
 /** What the authorizer hands to every protected route (API Gateway's `requestContext.authorizer.lambda`). */
 export interface AuthorizerContext {
@@ -73,16 +73,6 @@ const parseBody = (event: HttpEvent, as: 'json' | 'text'): unknown => {
 export const requirePrincipal = (request: HttpRequest): Principal => {
   if (!request.principal) throw new ParleyError('unauthorized', 'A valid API key is required');
   return request.principal;
-};
-
-/** Flushes the request's metrics, if it added any (an empty flush only warns). */
-export const publishMetrics: middy.MiddlewareObj = {
-  after: async () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
-  onError: async () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  },
 };
 
 /**
