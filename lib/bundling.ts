@@ -37,13 +37,13 @@ export const neverLoadedOnLambda = [
 /**
  * The SDK clients a bundle may hold: none has an event-stream operation, which `neverLoadedOnLambda` relies on. A
  * new client goes here only once checked (its model has no `@streaming` union). The S3 client is not one (it has
- * SelectObjectContent): `inbound-email` reads the stored mail with one signed GET instead (s3-raw-mail.ts).
+ * SelectObjectContent): `inbound-email` reads the stored mail with one signed GET instead (s3-raw-mail.ts), and
+ * the token secret is read the same way (secret-value.ts).
  */
 export const clientsWithoutEventStreams = [
   '@aws-sdk/client-apigatewaymanagementapi',
   '@aws-sdk/client-dynamodb',
   '@aws-sdk/client-eventbridge',
-  '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-ses',
   '@aws-sdk/client-sns',
   '@aws-sdk/client-sqs',

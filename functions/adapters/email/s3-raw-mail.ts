@@ -1,8 +1,16 @@
-import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { streamCollector } from '@smithy/core/serde';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import {
+  type AwsCredentials,
+  environmentCredentials,
+  type HttpHandle,
+  RetryableAwsError,
+  sendSigned,
+  signerFor,
+  withAwsRetries,
+} from '../signed-aws-request.ts';
 import { UnprocessableInboundError } from '../unprocessable-inbound.ts';
 
 /** SES receives messages up to 40 MB; anything bigger in the bucket is not a received mail. */
@@ -10,7 +18,7 @@ export const maxRawMailBytes = 40 * 1024 * 1024;
 
 export interface S3RawMailOptions {
   region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials: AwsCredentials;
   /** Where S3 answers instead of AWS (the local edges, a test server): `http(s)://host[:port]`. */
   endpoint?: string;
   /** `<endpoint>/<bucket>/<key>` rather than `<bucket>.<endpoint host>/<key>`: an emulated S3 has no bucket hosts. */
@@ -18,7 +26,7 @@ export interface S3RawMailOptions {
   /** Attempts in all, for a 5xx, a 429 or a dropped connection: 3, as the SDK's standard retry mode makes. */
   maxAttempts?: number;
   /** The HTTP handler: the SDK's, as its clients build it, unless a test gives one. */
-  httpHandler?: Pick<NodeHttpHandler, 'handle'>;
+  httpHandler?: HttpHandle;
 }
 
 /** An S3 error answer's `<Code>`, or undefined when the body has none (a HEAD-like answer, a proxy's page). */
@@ -30,11 +38,6 @@ const isIpHost = (hostname: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(h
 /** One path segment as S3's canonical URI has it: percent-encoded per RFC 3986, as the S3 client encodes keys. */
 const encodeSegment = (segment: string): string =>
   encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-/** A failure worth another attempt within this invocation, as the SDK's retry strategy sees it. */
-class RetryableS3Error extends Error {
-  override name = 'RetryableS3Error';
-}
 
 /**
  * Reads the raw mail SES's S3 action stored with one SigV4-signed `GetObject`, made with the SDK's own signer and
@@ -50,18 +53,11 @@ class RetryableS3Error extends Error {
  */
 export class S3RawMail {
   private readonly signer: SignatureV4;
-  private readonly http: Pick<NodeHttpHandler, 'handle'>;
+  private readonly http: HttpHandle;
 
   constructor(private readonly options: S3RawMailOptions) {
     // The S3 client's settings: paths signed as encoded (no second encoding), the payload left unsigned.
-    this.signer = new SignatureV4({
-      service: 's3',
-      region: options.region,
-      credentials: options.credentials,
-      sha256: Sha256,
-      uriEscapePath: false,
-      applyChecksum: false,
-    });
+    this.signer = signerFor('s3', options.region, options.credentials, { uriEscapePath: false, applyChecksum: false });
     this.http = options.httpHandler ?? new NodeHttpHandler();
   }
 
@@ -73,12 +69,7 @@ export class S3RawMail {
   static fromEnvironment(options: { forcePathStyle?: boolean } = {}, env = process.env): S3RawMail {
     const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
     return new S3RawMail({
-      region: env.AWS_REGION ?? '',
-      credentials: {
-        accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
-        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
-        ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
-      },
+      ...environmentCredentials(env),
       ...(endpoint && { endpoint }),
       ...(options.forcePathStyle !== undefined && { forcePathStyle: options.forcePathStyle }),
     });
@@ -107,21 +98,11 @@ export class S3RawMail {
     if (!credentials.accessKeyId || !credentials.secretAccessKey || !region) {
       throw new Error('No AWS credentials or region in the environment to read the stored mail with');
     }
-    const attempts = this.options.maxAttempts ?? 3;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.readOnce(bucket, key);
-      } catch (error) {
-        if (!(error instanceof RetryableS3Error || isDroppedConnection(error)) || attempt >= attempts) throw error;
-        // Full jitter on 100 ms doubling, as the SDK's standard mode starts.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** (attempt - 1)));
-      }
-    }
+    return withAwsRetries(this.options.maxAttempts ?? 3, () => this.readOnce(bucket, key));
   }
 
   private async readOnce(bucket: string, key: string): Promise<Uint8Array> {
-    const signed = await this.signer.sign(this.request(bucket, key));
-    const { response } = await this.http.handle(signed as HttpRequest);
+    const response = await sendSigned(this.signer, this.http, this.request(bucket, key));
     const status = response.statusCode;
     if (status < 200 || status >= 300) {
       const body = response.body ? Buffer.from(await streamCollector(response.body)).toString('utf8') : '';
@@ -130,7 +111,7 @@ export class S3RawMail {
         throw new UnprocessableInboundError('the stored mail is gone');
       }
       const message = `S3 GetObject answered ${status}${code ? ` ${code}` : ''}`;
-      throw status >= 500 || status === 429 ? new RetryableS3Error(message) : new Error(message);
+      throw status >= 500 || status === 429 ? new RetryableAwsError(message) : new Error(message);
     }
     const length = Number(response.headers['content-length'] ?? Number.NaN);
     if (length > maxRawMailBytes) {
@@ -146,7 +127,3 @@ export class S3RawMail {
     return bytes;
   }
 }
-
-/** A connection that dropped or was refused before an answer: the SDK retries these too. */
-const isDroppedConnection = (error: unknown): boolean =>
-  ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes((error as { code?: string } | null)?.code ?? '');
