@@ -6,7 +6,7 @@
  * provider texts and bounce types into reasons are here, beside the reason list, so every source of a reason is
  * read in one place.
  */
-import type { FailureReason } from './events.ts';
+import { deliveryFailureReasons } from './events.ts';
 import type { Channel, Message, MessageChannel, MessageStatus, StatusChange } from './model.ts';
 
 /**
@@ -19,25 +19,10 @@ export const deliveryOutcomes = ['sent-confirmation', 'delayed', 'delivered', 'f
 export type DeliveryOutcome = (typeof deliveryOutcomes)[number];
 
 /**
- * Why a delivery failed (or, for `complaint`, why a delivered email changes the address's consent). A subset of the
- * catalogue's `failureReasons`, so a report's reason goes onto `message.failed` as it is, with no second mapping.
+ * Why a delivery failed: the catalogue's `deliveryFailureReasons`, part of `failureReasons`, so a report's reason
+ * goes onto `message.failed` as it is, with no second mapping.
  */
-export const deliveryReasons = [
-  'carrier_unreachable',
-  'phone_unreachable',
-  'blocked',
-  'invalid_number',
-  'opted_out',
-  'suppressed',
-  'max_price_exceeded',
-  'ttl_expired',
-  'bounce',
-  'complaint',
-  'rejected',
-  'rendering_failed',
-  'message_too_long',
-  'unknown_error',
-] as const satisfies readonly FailureReason[];
+export const deliveryReasons = deliveryFailureReasons;
 export type DeliveryReason = (typeof deliveryReasons)[number];
 
 /** The provider's own detail, kept in the status history (strings cut to `providerTextMaxChars` by the adapters). */

@@ -13,8 +13,11 @@ import type { eventSchemas } from './event-schemas.ts';
  * them is init work, and nothing on a request's path validates an event (the types of `parleyEvent` hold it).
  */
 
-/** Why a message failed, as `message.failed` reports it: provider outcomes sorted into one list. */
-export const failureReasons = [
+/**
+ * Why a delivery failed, as a provider's status report says (or, for `complaint`, why a delivered email changes the
+ * address's consent): functions/domain/delivery-status.ts sorts SNS's and SES's answers into these.
+ */
+export const deliveryFailureReasons = [
   'carrier_unreachable',
   'phone_unreachable',
   'blocked',
@@ -27,11 +30,16 @@ export const failureReasons = [
   'complaint',
   'rejected',
   'rendering_failed',
-  'provider_rejected',
   'message_too_long',
+  'unknown_error',
+] as const;
+
+/** Why a message failed, as `message.failed` reports it: provider outcomes sorted into one list. */
+export const failureReasons = [
+  ...deliveryFailureReasons,
+  'provider_rejected',
   'no_reachable_channel',
   'unknown_template',
-  'unknown_error',
 ] as const;
 export type FailureReason = (typeof failureReasons)[number];
 
