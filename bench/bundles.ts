@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import * as envNames from '../functions/config/env-names.ts';
 import { functionBundling, lazyPackageBuilds, lazyPackageNames, namesLazyPackage } from '../lib/bundling.ts';
 import { childMain, makeTempDir, removeDir, repoRoot } from './lib/child.ts';
 import { median, num, type PartResult, type Row } from './lib/report.ts';
@@ -64,12 +65,16 @@ const sourceFiles = (dir: string): string[] =>
         : [],
   );
 
-/** Variables a handler reads with requireEnv that the list above lacks (newer handlers add some): placeholders. */
+/**
+ * Variables a handler reads with `requireEnv(envNames.…)` that the list above lacks (newer handlers add some):
+ * placeholders.
+ */
 const extraEnv = (functionsDir: string): Record<string, string> => {
   const extra: Record<string, string> = {};
   for (const file of sourceFiles(functionsDir)) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/requireEnv\(\s*'([A-Z0-9_]+)'\s*\)/g)) {
-      const name = match[1] as string;
+    for (const match of readFileSync(file, 'utf8').matchAll(/requireEnv\(\s*envNames\.(\w+)\s*\)/g)) {
+      const name = (envNames as Record<string, string>)[match[1] as string];
+      if (name === undefined) throw new Error(`${file}: envNames.${match[1]} is not in functions/config/env-names.ts`);
       if (name in listedEnv) continue;
       extra[name] = name.endsWith('_URL')
         ? 'http://127.0.0.1:9/000000000000/bench'

@@ -10,6 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import * as envNames from '../functions/config/env-names.ts';
 import type { ParleyFunction } from './parley-function.ts';
 
 export interface ParleyInboundEmailProps {
@@ -239,7 +240,7 @@ export class ParleyInboundEmail extends Construct {
         'Each message is stored under a key SES names (its message id), so GetObject is granted on the inbound/ ' +
         'prefix of this one bucket and nothing else: no list, no write, no delete, no other prefix.',
     });
-    fn.addEnvironment('PARLEY_INBOUND_EMAIL_BUCKET', this.bucket.bucketName);
+    fn.addEnvironment(envNames.inboundEmailBucket, this.bucket.bucketName);
   }
 
   /**

@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import * as envNames from '../functions/config/env-names.ts';
 import { type HttpHandlerName, httpRoutes, webSocketRoutes } from '../functions/routes.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { ParleyEmail } from './email.ts';
@@ -274,8 +275,8 @@ export class ParleyGateway extends Construct {
     });
 
     const baseEnvironment = {
-      PARLEY_TABLE_NAME: this.table.table.tableName,
-      PARLEY_EVENT_BUS_NAME: this.events.bus.eventBusName,
+      [envNames.tableName]: this.table.table.tableName,
+      [envNames.eventBusName]: this.events.bus.eventBusName,
     };
     const newFunction = (
       handlerName: string,
@@ -341,7 +342,7 @@ export class ParleyGateway extends Construct {
       this.grantAccess(fn, accessByHandler[name], integratedInto.get(name) ?? 'none');
     }
     // The page points the browser at the other API, the WebSocket one: no cycle.
-    functions.pages.addEnvironment('PARLEY_WS_URL', this.webSocketApi.url).addEnvironment('PARLEY_PAGES_DIR', pagesDir);
+    functions.pages.addEnvironment(envNames.wsUrl, this.webSocketApi.url).addEnvironment(envNames.pagesDir, pagesDir);
 
     // One dead-letter queue for the whole inbound path: the handler's malformed records, the events Lambda gave up
     // on after its retries and what SNS could not deliver. Each message holds the SNS record or event with
@@ -353,7 +354,7 @@ export class ParleyGateway extends Construct {
       deadLetterQueue,
       retryAttempts: 2,
     });
-    this.inboundSms.addEnvironment('PARLEY_DEAD_LETTER_QUEUE_URL', deadLetterQueue.queueUrl);
+    this.inboundSms.addEnvironment(envNames.deadLetterQueueUrl, deadLetterQueue.queueUrl);
     this.grantAccess(this.inboundSms, inboundSmsAccess, 'none');
     this.inboundSmsDeadLetters.grantSendMessage(this.inboundSms.fn);
     this.inboundSmsTopic.subscribe(this.inboundSms.fn, deadLetterQueue);
@@ -379,7 +380,7 @@ export class ParleyGateway extends Construct {
       timeout: Duration.seconds(60),
       memorySize: 2048,
     });
-    this.inboundEmail.addEnvironment('PARLEY_DEAD_LETTER_QUEUE_URL', emailDeadLetterQueue.queueUrl);
+    this.inboundEmail.addEnvironment(envNames.deadLetterQueueUrl, emailDeadLetterQueue.queueUrl);
     this.grantAccess(this.inboundEmail, inboundEmailAccess, 'none');
     this.inboundEmailReceiving.grantReadMail(this.inboundEmail);
     this.inboundEmailDeadLetters.grantSendMessage(this.inboundEmail.fn);
@@ -427,26 +428,26 @@ export class ParleyGateway extends Construct {
     if (access.putEvents) {
       this.events.grantPutEvents(fn.fn);
       this.undeliveredEvents.grantSendMessage(fn.fn);
-      fn.addEnvironment('PARLEY_EVENTS_DLQ_URL', this.undeliveredEvents.queue.queueUrl);
+      fn.addEnvironment(envNames.eventsDlqUrl, this.undeliveredEvents.queue.queueUrl);
     }
     if (access.tokens) {
       this.tokenSecret.grantRead(fn.fn);
-      fn.addEnvironment('PARLEY_TOKEN_SECRET_ARN', this.tokenSecret.secret.secretArn);
+      fn.addEnvironment(envNames.tokenSecretArn, this.tokenSecret.secret.secretArn);
     }
     if (access.sms) this.grantSmsPublish(fn);
     if (access.email) {
       this.email.grantSend(fn.fn);
-      fn.addEnvironment('PARLEY_SES_CONFIGURATION_SET', this.email.configurationSet.configurationSetName);
-      fn.addEnvironment('PARLEY_REPLY_DOMAIN', this.replyDomain);
-      if (integratedInto !== 'http') fn.addEnvironment('PARLEY_PUBLIC_URL', this.httpApi.endpoint);
+      fn.addEnvironment(envNames.sesConfigurationSet, this.email.configurationSet.configurationSetName);
+      fn.addEnvironment(envNames.replyDomain, this.replyDomain);
+      if (integratedInto !== 'http') fn.addEnvironment(envNames.publicUrl, this.httpApi.endpoint);
     }
     if (access.pushChat) {
       this.webSocketApi.grantPostToConnection(fn);
-      if (integratedInto !== 'webSocket') fn.addEnvironment('PARLEY_WS_CALLBACK_URL', this.webSocketApi.callbackUrl);
+      if (integratedInto !== 'webSocket') fn.addEnvironment(envNames.wsCallbackUrl, this.webSocketApi.callbackUrl);
     }
     if (access.startChat) {
-      fn.addEnvironment('PARLEY_CHAT_SESSION_TTL_MS', String(this.chatSessionTtl.toMilliseconds()));
-      if (integratedInto !== 'http') fn.addEnvironment('PARLEY_PUBLIC_URL', this.httpApi.endpoint);
+      fn.addEnvironment(envNames.chatSessionTtlMs, String(this.chatSessionTtl.toMilliseconds()));
+      if (integratedInto !== 'http') fn.addEnvironment(envNames.publicUrl, this.httpApi.endpoint);
     }
   }
 

@@ -11,6 +11,7 @@ import { DynamoTemplateStore } from '../functions/adapters/dynamo/template-store
 import { DynamoTenantStore } from '../functions/adapters/dynamo/tenant-store.ts';
 import { inboundEmailId } from '../functions/adapters/email/ses-inbound.ts';
 import { loadPage } from '../functions/adapters/pages/page-loader.ts';
+import * as envNames from '../functions/config/env-names.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
@@ -189,11 +190,11 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       tableName,
       eventBusName: 'parley',
       tokenSecret: tokenSecretIn(dataDir),
-      logLevel: options.logLevel ?? process.env.PARLEY_LOG_LEVEL ?? 'WARN',
+      logLevel: options.logLevel ?? process.env[envNames.logLevel] ?? 'WARN',
     }),
-    PARLEY_WS_CALLBACK_URL: edges.url,
-    PARLEY_WS_URL: `ws://${host}:${port}/ws`,
-    PARLEY_PUBLIC_URL: baseUrl,
+    [envNames.wsCallbackUrl]: edges.url,
+    [envNames.wsUrl]: `ws://${host}:${port}/ws`,
+    [envNames.publicUrl]: baseUrl,
   });
 
   const localJsonPath = join(dataDir, 'local.json');
@@ -429,7 +430,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     const at = new Date();
     const mail = prepareInboundEmail(body, {
       edges,
-      replyDomain: process.env.PARLEY_REPLY_DOMAIN ?? '',
+      replyDomain: process.env[envNames.replyDomain] ?? '',
       now: at,
     });
     if (!mail.ok) {

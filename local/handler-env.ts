@@ -1,3 +1,4 @@
+import * as envNames from '../functions/config/env-names.ts';
 /**
  * The environment the Lambda handlers read at import, pointed at the local edges: written once for `npm start` and
  * the bench, so the two run the handlers exactly alike (the CDK sets the same names on AWS).
@@ -28,15 +29,15 @@ export const localHandlerEnv = (options: LocalHandlerEnvOptions): Record<string,
   AWS_ENDPOINT_URL_SQS: options.edgesUrl,
   AWS_ENDPOINT_URL_S3: options.edgesUrl,
   // The emulated S3 has no per-bucket host names.
-  PARLEY_S3_FORCE_PATH_STYLE: 'true',
-  PARLEY_INBOUND_EMAIL_BUCKET: localInboundEmailBucket,
-  PARLEY_DEAD_LETTER_QUEUE_URL: `${options.edgesUrl}/${localAccount}/parley-inbound-sms-dlq`,
-  PARLEY_EVENTS_DLQ_URL: `${options.edgesUrl}/${localAccount}/parley-undelivered-events`,
-  PARLEY_TABLE_NAME: options.tableName,
-  PARLEY_EVENT_BUS_NAME: options.eventBusName,
-  PARLEY_SES_CONFIGURATION_SET: 'parley-local',
-  PARLEY_REPLY_DOMAIN: 'reply.parley.localhost',
-  PARLEY_TOKEN_SECRET: options.tokenSecret,
+  [envNames.s3ForcePathStyle]: 'true',
+  [envNames.inboundEmailBucket]: localInboundEmailBucket,
+  [envNames.deadLetterQueueUrl]: `${options.edgesUrl}/${localAccount}/parley-inbound-sms-dlq`,
+  [envNames.eventsDlqUrl]: `${options.edgesUrl}/${localAccount}/parley-undelivered-events`,
+  [envNames.tableName]: options.tableName,
+  [envNames.eventBusName]: options.eventBusName,
+  [envNames.sesConfigurationSet]: 'parley-local',
+  [envNames.replyDomain]: 'reply.parley.localhost',
+  [envNames.tokenSecret]: options.tokenSecret,
   POWERTOOLS_LOG_LEVEL: options.logLevel,
   POWERTOOLS_METRICS_DISABLED: 'true',
   POWERTOOLS_SERVICE_NAME: 'parley',

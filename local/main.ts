@@ -1,3 +1,5 @@
+import * as envNames from '../functions/config/env-names.ts';
+
 // Before any SDK module loads: the SDK warns about Node 20 at import time.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { PortInUseError, startLocalGateway } = await import('./gateway.ts');
@@ -8,7 +10,7 @@ const main = async () => {
   const port = process.env.PORT ? Number(process.env.PORT) : 3000;
   const gateway = await startLocalGateway({
     port,
-    ...(process.env.PARLEY_DATA_DIR && { dataDir: process.env.PARLEY_DATA_DIR }),
+    ...(process.env[envNames.dataDir] && { dataDir: process.env[envNames.dataDir] }),
   });
   console.log(`
 Parley is running locally (${Date.now() - started} ms)

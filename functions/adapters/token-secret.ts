@@ -1,4 +1,5 @@
 import { optionalEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { getSecretString, type SecretValueOptions, secretValueOptionsFromEnvironment } from './secret-value.ts';
 
 /**
@@ -7,9 +8,9 @@ import { getSecretString, type SecretValueOptions, secretValueOptionsFromEnviron
  * local runtime and tests.
  */
 export const loadTokenSecret = async (options: SecretValueOptions = secretValueOptionsFromEnvironment()) => {
-  const direct = optionalEnv('PARLEY_TOKEN_SECRET');
+  const direct = optionalEnv(envNames.tokenSecret);
   if (direct) return direct;
-  const arn = optionalEnv('PARLEY_TOKEN_SECRET_ARN');
+  const arn = optionalEnv(envNames.tokenSecretArn);
   if (!arn) throw new Error('Missing PARLEY_TOKEN_SECRET_ARN (or PARLEY_TOKEN_SECRET locally)');
   const secret = await getSecretString(arn, options);
   if (!secret || secret.length < 32) throw new Error('The token secret is missing or shorter than 32 chars');

@@ -3,11 +3,12 @@ import middy from '@middy/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { authenticate } from '../domain/api-keys.ts';
 import type { AuthorizerContext } from './http/http-handler.ts';
 import { logger } from './http/observability.ts';
 
-const tenants = new DynamoTenantStore(requireEnv('PARLEY_TABLE_NAME'));
+const tenants = new DynamoTenantStore(requireEnv(envNames.tableName));
 
 /**
  * HTTP API Lambda authorizer (simple responses). API Gateway caches the answer per Authorization header, so a

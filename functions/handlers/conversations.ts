@@ -4,6 +4,7 @@ import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import {
   chatSessionRequestSchema,
   conversationsQuerySchema,
@@ -19,7 +20,7 @@ import { type Route, readPage, routedHandler } from './http/router.ts';
 const escalation = createEscalation({
   tokenSecret: await loadTokenSecret(),
   sms: new SnsSmsSender(),
-  email: new SesEmailSender(requireEnv('PARLEY_SES_CONFIGURATION_SET'), () => ({ SESClient, SendRawEmailCommand })),
+  email: new SesEmailSender(requireEnv(envNames.sesConfigurationSet), () => ({ SESClient, SendRawEmailCommand })),
   pusher: (endpoint) => new ApiGatewayPusher(endpoint),
 });
 const { deps } = escalation;

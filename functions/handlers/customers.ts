@@ -2,6 +2,7 @@ import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { conversationQuerySchema, putCustomerRequestSchema } from '../domain/customer-schemas.ts';
 import { type CustomerDeps, conversationView, getCustomerProfile, putCustomer } from '../domain/customers.ts';
 import { systemClock } from '../domain/ports.ts';
@@ -9,7 +10,7 @@ import { customerIdSchema, parseWith } from '../domain/schemas.ts';
 import { type HttpRequest, json, requirePrincipal } from './http/http-handler.ts';
 import { type Route, readPage, routedHandler } from './http/router.ts';
 
-const tableName = requireEnv('PARLEY_TABLE_NAME');
+const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
 const deps: CustomerDeps = {
   customers: new DynamoStore(tableName, db),

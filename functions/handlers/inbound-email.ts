@@ -8,14 +8,15 @@ import { toInboundEmail } from '../adapters/email/ses-inbound.ts';
 import { parseEmailReceipt } from '../adapters/email/ses-receipt.ts';
 import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
 import { optionalEnv, requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { describeBody, maskEmail } from '../domain/masking.ts';
 import { loadOnFirstUse } from '../lazy-packages.ts';
 import { logger, publishMetrics } from './http/observability.ts';
 import { createInbound } from './inbound-wiring.ts';
 
 const config = {
-  sesConfigurationSet: requireEnv('PARLEY_SES_CONFIGURATION_SET'),
-  replyDomain: requireEnv('PARLEY_REPLY_DOMAIN'),
+  sesConfigurationSet: requireEnv(envNames.sesConfigurationSet),
+  replyDomain: requireEnv(envNames.replyDomain),
 };
 // Most mail answers a prompt or reaches a person and sends nothing back (functions/domain/inbound.ts): replies,
 // and so the SES client, are the rare path.
@@ -23,7 +24,7 @@ const inbound = await createInbound({
   email: new SesEmailSender(config.sesConfigurationSet, () => loadOnFirstUse('@aws-sdk/client-ses')),
 });
 // Path-style addressing only where an emulated S3 stands in (`npm start`): it has no per-bucket host names.
-const rawMail = S3RawMail.fromEnvironment({ forcePathStyle: optionalEnv('PARLEY_S3_FORCE_PATH_STYLE') === 'true' });
+const rawMail = S3RawMail.fromEnvironment({ forcePathStyle: optionalEnv(envNames.s3ForcePathStyle) === 'true' });
 
 /**
  * Subscribed to the topic SES's receipt rule notifies once the raw mail is in the bucket (DESIGN section 12). A

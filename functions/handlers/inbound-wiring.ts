@@ -10,6 +10,7 @@ import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { UnattributableInboundError } from '../domain/errors.ts';
 import { escalateFromInbound, pushToChat } from '../domain/escalation.ts';
 import { handleInbound, type InboundDeps, type InboundMessage, type InboundOutcome } from '../domain/inbound.ts';
@@ -31,11 +32,11 @@ const notGiven = (what: string): never => {
  */
 export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSender }) => {
   const config = {
-    tableName: requireEnv('PARLEY_TABLE_NAME'),
-    eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
-    deadLetterQueueUrl: requireEnv('PARLEY_DEAD_LETTER_QUEUE_URL'),
-    cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
-    maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
+    tableName: requireEnv(envNames.tableName),
+    eventBusName: requireEnv(envNames.eventBusName),
+    deadLetterQueueUrl: requireEnv(envNames.deadLetterQueueUrl),
+    cacheTtlMs: numberEnv(envNames.cacheTtlMs, 60_000),
+    maxSmsSegments: numberEnv(envNames.maxSmsSegments, 6),
   };
   // One document client for every store of the table.
   const db = createDocumentClient();
@@ -49,7 +50,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     tokenSecret,
     ...(channels.sms && { sms: channels.sms }),
     ...(channels.email && { email: channels.email }),
-    ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && { pusher: (endpoint) => new ApiGatewayPusher(endpoint) }),
+    ...(optionalEnv(envNames.wsCallbackUrl) && { pusher: (endpoint) => new ApiGatewayPusher(endpoint) }),
   });
   const deps: InboundDeps = {
     customers: new DynamoStore(config.tableName, db),
@@ -64,7 +65,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     maxSmsSegments: config.maxSmsSegments,
     events: createEventPublisher({
       eventBusName: config.eventBusName,
-      eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+      eventsDeadLetterQueueUrl: requireEnv(envNames.eventsDlqUrl),
     }),
     clock: { now: () => Date.now() },
     getTemplate: (tenantId, name) =>
@@ -75,7 +76,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     escalate: ({ channel: _channel, ...input }) => escalateFromInbound(escalation.deps, input),
     // A customer who writes while chatting sees it in the chat too (when this function may push to the chat API).
-    ...(optionalEnv('PARLEY_WS_CALLBACK_URL') && {
+    ...(optionalEnv(envNames.wsCallbackUrl) && {
       pushToChat: (customer, message) =>
         pushToChat(escalation.deps, customer, message).catch((error: unknown) =>
           logger.warn('chat push failed', { error: error as Error }),

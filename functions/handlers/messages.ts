@@ -2,11 +2,12 @@ import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { messageView } from '../domain/customers.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
-const tableName = requireEnv('PARLEY_TABLE_NAME');
+const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
 const messages = new DynamoMessageStore(tableName, db);
 const customers = new DynamoStore(tableName, db);

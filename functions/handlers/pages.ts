@@ -1,10 +1,11 @@
 import { loadPage, type Page, type PageName } from '../adapters/pages/page-loader.ts';
 import { optionalEnv, requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import { httpHandler } from './http/http-handler.ts';
 
-const wsUrl = requireEnv('PARLEY_WS_URL');
-const dir = optionalEnv('PARLEY_PAGES_DIR');
+const wsUrl = requireEnv(envNames.wsUrl);
+const dir = optionalEnv(envNames.pagesDir);
 const names: Record<string, PageName> = { 'GET /chat': 'chat', 'GET /agent': 'agent' };
 const pages = new Map<string, Page>();
 

@@ -12,6 +12,7 @@ import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { RecentValues, TtlCache } from '../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { sendMessageRequestSchema } from '../domain/contact-schemas.ts';
 import { idempotencyKeySchema } from '../domain/content-schemas.ts';
 import { NotFoundError } from '../domain/errors.ts';
@@ -27,17 +28,17 @@ import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/ht
 import { logger, metrics } from './http/observability.ts';
 
 const config = {
-  tableName: requireEnv('PARLEY_TABLE_NAME'),
-  eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
-  sesConfigurationSet: requireEnv('PARLEY_SES_CONFIGURATION_SET'),
-  replyDomain: requireEnv('PARLEY_REPLY_DOMAIN'),
-  cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
-  maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
+  tableName: requireEnv(envNames.tableName),
+  eventBusName: requireEnv(envNames.eventBusName),
+  sesConfigurationSet: requireEnv(envNames.sesConfigurationSet),
+  replyDomain: requireEnv(envNames.replyDomain),
+  cacheTtlMs: numberEnv(envNames.cacheTtlMs, 60_000),
+  maxSmsSegments: numberEnv(envNames.maxSmsSegments, 6),
 };
 const tokenSecret = await loadTokenSecret();
-const wsCallbackUrl = optionalEnv('PARLEY_WS_CALLBACK_URL');
+const wsCallbackUrl = optionalEnv(envNames.wsCallbackUrl);
 // The API's own URL, for one-click unsubscribe links: read off the request, as this function is part of that API.
-const configuredPublicUrl = optionalEnv('PARLEY_PUBLIC_URL');
+const configuredPublicUrl = optionalEnv(envNames.publicUrl);
 let publicUrlFromEvent: string | undefined;
 
 // One document client for every store of the table.
@@ -64,7 +65,7 @@ const deps: SendDeps = {
   },
   events: createEventPublisher({
     eventBusName: config.eventBusName,
-    eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+    eventsDeadLetterQueueUrl: requireEnv(envNames.eventsDlqUrl),
   }),
   clock: { now: () => Date.now() },
   replyAddress: (tenantId, messageId) =>

@@ -1,5 +1,6 @@
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
 import { requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { templateNameSchema } from '../domain/content-schemas.ts';
 import { NotFoundError } from '../domain/errors.ts';
 import type { Template } from '../domain/model.ts';
@@ -7,7 +8,7 @@ import { parseWith } from '../domain/schemas.ts';
 import { putTemplateRequestSchema } from '../domain/template-schemas.ts';
 import { type HttpRequest, type HttpResult, httpHandler, json, requirePrincipal } from './http/http-handler.ts';
 
-const store = new DynamoTemplateStore(requireEnv('PARLEY_TABLE_NAME'));
+const store = new DynamoTemplateStore(requireEnv(envNames.tableName));
 
 const nameOf = (request: HttpRequest): string =>
   parseWith(templateNameSchema, request.event.pathParameters?.name ?? '', 'name');

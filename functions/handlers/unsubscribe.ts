@@ -5,6 +5,7 @@ import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { confirmUnsubscribePage, unsubscribedPage } from '../adapters/pages/unsubscribe-page.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
+import * as envNames from '../config/env-names.ts';
 import { maskEmail } from '../domain/masking.ts';
 import { systemClock } from '../domain/ports.ts';
 import { resolveUnsubscribeToken, type UnsubscribeDeps, unsubscribeEmail } from '../domain/unsubscribe.ts';
@@ -13,7 +14,7 @@ import { type HttpRequest, json } from './http/http-handler.ts';
 import { logger } from './http/observability.ts';
 import { type Route, routedHandler } from './http/router.ts';
 
-const tableName = requireEnv('PARLEY_TABLE_NAME');
+const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
 const tenants = new DynamoTenantStore(tableName, db);
 const deps: UnsubscribeDeps = {
@@ -22,8 +23,8 @@ const deps: UnsubscribeDeps = {
   messages: new DynamoMessageStore(tableName, db),
   getTenant: (tenantId) => tenants.getTenant(tenantId),
   events: createEventPublisher({
-    eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
-    eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+    eventBusName: requireEnv(envNames.eventBusName),
+    eventsDeadLetterQueueUrl: requireEnv(envNames.eventsDlqUrl),
   }),
   clock: systemClock,
 };

@@ -7,6 +7,7 @@ import { DynamoMessageStore } from '../../adapters/dynamo/message-store.ts';
 import { DynamoTenantStore } from '../../adapters/dynamo/tenant-store.ts';
 import { TtlCache } from '../../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../../config/env.ts';
+import * as envNames from '../../config/env-names.ts';
 import type { EscalationDeps } from '../../domain/escalation.ts';
 import type { Tenant } from '../../domain/model.ts';
 import type { ConnectionPusher, EmailSender, SmsSender } from '../../domain/ports.ts';
@@ -34,14 +35,14 @@ const missing = (what: string): never => {
  */
 export const createEscalation = (parts: EscalationParts = {}) => {
   const config = {
-    tableName: requireEnv('PARLEY_TABLE_NAME'),
-    eventBusName: requireEnv('PARLEY_EVENT_BUS_NAME'),
-    replyDomain: optionalEnv('PARLEY_REPLY_DOMAIN') ?? 'reply.invalid',
-    wsCallbackUrl: optionalEnv('PARLEY_WS_CALLBACK_URL'),
-    publicUrl: optionalEnv('PARLEY_PUBLIC_URL'),
-    chatSessionTtlMs: numberEnv('PARLEY_CHAT_SESSION_TTL_MS', 24 * 3600 * 1000),
-    cacheTtlMs: numberEnv('PARLEY_CACHE_TTL_MS', 60_000),
-    maxSmsSegments: numberEnv('PARLEY_MAX_SMS_SEGMENTS', 6),
+    tableName: requireEnv(envNames.tableName),
+    eventBusName: requireEnv(envNames.eventBusName),
+    replyDomain: optionalEnv(envNames.replyDomain) ?? 'reply.invalid',
+    wsCallbackUrl: optionalEnv(envNames.wsCallbackUrl),
+    publicUrl: optionalEnv(envNames.publicUrl),
+    chatSessionTtlMs: numberEnv(envNames.chatSessionTtlMs, 24 * 3600 * 1000),
+    cacheTtlMs: numberEnv(envNames.cacheTtlMs, 60_000),
+    maxSmsSegments: numberEnv(envNames.maxSmsSegments, 6),
   };
   const db = createDocumentClient();
   const messages = new DynamoMessageStore(config.tableName, db);
@@ -59,7 +60,7 @@ export const createEscalation = (parts: EscalationParts = {}) => {
   const email = parts.email ?? { sendEmail: () => missing('an email sender') };
   const events = createEventPublisher({
     eventBusName: config.eventBusName,
-    eventsDeadLetterQueueUrl: requireEnv('PARLEY_EVENTS_DLQ_URL'),
+    eventsDeadLetterQueueUrl: requireEnv(envNames.eventsDlqUrl),
   });
   const clock = { now: () => Date.now() };
   const replyAddress = (tenantId: string, messageId: string) =>
