@@ -3,13 +3,13 @@
  * consent hold, a refusal is recorded with `message.failed`, and a reply whose outcome is unknown is never resent.
  */
 import { ParleyError, ProviderRejectedError, ProviderUnavailableError } from './errors.ts';
-import { newMessageId, newTimelineId } from './ids.ts';
+import { fingerprint, newMessageId, newTimelineId } from './ids.ts';
 import type { Customer, Message, MessageChannel, MessageClaim, Tenant } from './model.ts';
 import { deliver, type OutboundDeps, recordChatMessage } from './outbound.ts';
 import type { MessageStore } from './ports.ts';
 
 export interface AgentReplyDeps extends OutboundDeps {
-  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'>;
+  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline' | 'getMessageByClaim'>;
   getCustomer(tenantId: string, customerId: string): Promise<Customer | undefined>;
   /** Pushes the reply to the customer's connected chat: 'gone' when that connection no longer exists. */
   pushToConnectedChat(customer: Customer, message: Message): Promise<'ok' | 'gone' | 'none'>;
@@ -22,6 +22,8 @@ export interface AgentReply {
   messageId: string;
   channel: MessageChannel;
   status: 'sent' | 'unknown';
+  /** The answer to an earlier request with the same Idempotency-Key: nothing was sent this time. */
+  replayed?: true;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -58,7 +60,14 @@ const joinEmailThread = async (deps: AgentReplyDeps, message: Message) => {
  */
 export const replyToCustomer = async (
   deps: AgentReplyDeps,
-  input: { tenant: Tenant; customerId: string; body: string; channel: 'auto' | MessageChannel },
+  input: {
+    tenant: Tenant;
+    customerId: string;
+    body: string;
+    channel: 'auto' | MessageChannel;
+    /** The agent console's or backend's key: a retry, or a second click, answers the first reply again. */
+    idempotencyKey?: string;
+  },
 ): Promise<AgentReply> => {
   const { tenant } = input;
   const customer = await deps.getCustomer(tenant.tenantId, input.customerId);
@@ -66,12 +75,24 @@ export const replyToCustomer = async (
   const now = deps.clock.now();
   const claim: MessageClaim = {
     tenantId: tenant.tenantId,
-    messageId: newMessageId(tenant.tenantId),
+    messageId: newMessageId(
+      tenant.tenantId,
+      input.idempotencyKey === undefined ? undefined : `agent-reply:${customer.customerId}:${input.idempotencyKey}`,
+    ),
     customerId: customer.customerId,
     timelineId: newTimelineId(now),
-    requestHash: 'agent',
+    requestHash:
+      input.idempotencyKey === undefined ? 'agent' : fingerprint({ body: input.body, channel: input.channel }),
     leaseUntil: now + deps.claimLeaseMs,
     createdAt: iso(now),
+  };
+  // With a key the claim comes first, on every channel: the same key again finds it and sends nothing.
+  if (input.idempotencyKey !== undefined) {
+    const claimed = await deps.messages.claimMessage(claim);
+    if (!claimed.claimed) return replayOf(deps, claimed.existing, claim, channelFor(customer, input.channel));
+  }
+  const claimOnce = async (lease: MessageClaim) => {
+    if (input.idempotencyKey === undefined) await deps.messages.claimMessage(lease);
   };
   const draft = (channel: MessageChannel, to: string, from: string): Message => ({
     messageId: claim.messageId,
@@ -98,7 +119,7 @@ export const replyToCustomer = async (
       const message = draft('chat', customer.customerId, tenant.name);
       if ((await deps.pushToConnectedChat(customer, message)) === 'ok') {
         // The claim is the message's locator (GET /v1/messages/{id}); the push already happened, so no lease.
-        await deps.messages.claimMessage({ ...claim, leaseUntil: 0 });
+        await claimOnce({ ...claim, leaseUntil: 0 });
         await recordChatMessage(deps, message);
         await deps.clearFreeTextAttention(tenant.tenantId, customer.customerId, claim.createdAt);
         return { messageId: message.messageId, channel: 'chat', status: 'sent' };
@@ -115,7 +136,7 @@ export const replyToCustomer = async (
 
   const message = draft(channel, address, from);
   if (channel === 'email') await joinEmailThread(deps, message);
-  await deps.messages.claimMessage(claim);
+  await claimOnce(claim);
   const progress = { handedToProvider: false };
   try {
     const delivered = await deliver(deps, message, { customer, progress });
@@ -128,4 +149,31 @@ export const replyToCustomer = async (
     }
     throw error;
   }
+};
+
+/**
+ * What a reply with a key already used answers: the first reply as stored; 409 for another body under the key; 429
+ * while the first is still going; `unknown` for one whose attempt died after it may have sent (never sent again).
+ */
+const replayOf = async (
+  deps: AgentReplyDeps,
+  existing: MessageClaim,
+  claim: MessageClaim,
+  channel: MessageChannel,
+): Promise<AgentReply> => {
+  if (existing.requestHash !== claim.requestHash || existing.customerId !== claim.customerId) {
+    throw new ParleyError('idempotency_conflict', 'This Idempotency-Key was already used with a different reply');
+  }
+  const message = await deps.messages.getMessageByClaim(existing);
+  if (message) {
+    const status = message.status === 'unknown' ? 'unknown' : message.status === 'failed' ? undefined : 'sent';
+    if (!status) throw new ProviderRejectedError('refused');
+    return { messageId: message.messageId, channel: message.channel, status, replayed: true };
+  }
+  if (existing.leaseUntil > deps.clock.now()) {
+    throw new ParleyError('rate_limited', 'A reply with this Idempotency-Key is still in progress; retry shortly', {
+      retryAfterSeconds: Math.min(30, Math.max(1, Math.ceil((existing.leaseUntil - deps.clock.now()) / 1000))),
+    });
+  }
+  return { messageId: existing.messageId, channel, status: 'unknown', replayed: true };
 };

@@ -10,16 +10,7 @@ import { timelineEntry } from './customers.ts';
 import { NotFoundError, ParleyError } from './errors.ts';
 import { parleyEvent } from './events.ts';
 import { newMessageId, newTimelineId, randomBase32 } from './ids.ts';
-import type {
-  Callback,
-  CallbackContext,
-  ChatSession,
-  Customer,
-  InboundEffect,
-  Message,
-  MessageChannel,
-  Tenant,
-} from './model.ts';
+import type { Callback, CallbackContext, ChatSession, Customer, InboundEffect, Message, Tenant } from './model.ts';
 import { deliver, type OutboundDeps } from './outbound.ts';
 import type {
   AttentionEntry,
@@ -44,7 +35,7 @@ export type { ConnectionPusher } from './ports.ts';
 export interface EscalationDeps {
   customers: Pick<CustomerStore, 'getCustomer'>;
   /** The conversation's timeline: what an agent and the chat see of it, and the messages written into it here. */
-  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline'>;
+  messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline' | 'getMessageByClaim'>;
   attention: AttentionStore;
   callbacks: CallbackStore;
   chats: ChatStore;
@@ -605,10 +596,8 @@ const agentReplyDeps = (deps: EscalationDeps): AgentReplyDeps => ({
 });
 
 /** An agent's (or backend's) free-form reply, through the one outbound path (functions/domain/agent-replies.ts). */
-export const replyToCustomer = (
-  deps: EscalationDeps,
-  input: { tenant: Tenant; customerId: string; body: string; channel: 'auto' | MessageChannel },
-) => replyInConversation(agentReplyDeps(deps), input);
+export const replyToCustomer = (deps: EscalationDeps, input: Parameters<typeof replyInConversation>[1]) =>
+  replyInConversation(agentReplyDeps(deps), input);
 
 /** A message the customer typed in the chat: stored, announced, flagged for an agent, and echoed to the page. */
 export const receiveChatMessage = async (

@@ -5,6 +5,7 @@ import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
 import * as envNames from '../config/env-names.ts';
+import { idempotencyKeySchema } from '../domain/content-schemas.ts';
 import {
   chatSessionRequestSchema,
   conversationsQuerySchema,
@@ -39,10 +40,19 @@ const tenantOf = async (request: HttpRequest) => {
 const reply: Route = async (request) => {
   const tenant = await tenantOf(request);
   const customerId = customerIdOf(request);
+  const rawKey = request.header('idempotency-key');
+  const idempotencyKey =
+    rawKey === undefined ? undefined : parseWith(idempotencyKeySchema, rawKey, 'headers.Idempotency-Key');
   const body = parseWith(replyRequestSchema, request.body ?? {});
   escalation.useHttpEvent(request.event.requestContext);
-  const result = await replyToCustomer(deps, { tenant, customerId, body: body.body, channel: body.channel });
-  return json(202, { ...result, customerId });
+  const { replayed, ...result } = await replyToCustomer(deps, {
+    tenant,
+    customerId,
+    body: body.body,
+    channel: body.channel,
+    ...(idempotencyKey !== undefined && { idempotencyKey }),
+  });
+  return json(202, { ...result, customerId }, replayed ? { 'idempotent-replayed': 'true' } : {});
 };
 
 /** POST /v1/customers/{id}/chat-sessions: a signed, expiring link, optionally texted to the customer. */

@@ -90,6 +90,62 @@ describe('agent replies (one outbound path)', () => {
     expect(await fakes.messages.getMessage(tenantId, reply.messageId)).toMatchObject({ inReplyTo: 'msg_latest' });
   });
 
+  describe('with an Idempotency-Key', () => {
+    it('answers a retry (a second click) with the first reply, replayed, and sends once', async () => {
+      // Prepare
+      seedCustomer();
+      const input = {
+        tenant,
+        customerId,
+        body: 'We have blocked the card.',
+        channel: 'auto' as const,
+        idempotencyKey: 'k1',
+      };
+
+      // Act
+      const first = await replyToCustomer(deps, input);
+      const again = await replyToCustomer(deps, input);
+
+      // Assess
+      expect(first.replayed).toBeUndefined();
+      expect(again).toEqual({ ...first, replayed: true });
+      expect(fakes.sms.sent).toHaveLength(1);
+      expect(fakes.messages.allMessages()).toHaveLength(1);
+      expect(fakes.events.types()).toEqual(['message.sent']);
+    });
+
+    it('refuses another body under the same key with 409, sending nothing more', async () => {
+      seedCustomer();
+      await replyToCustomer(deps, { tenant, customerId, body: 'One', channel: 'auto', idempotencyKey: 'k2' });
+
+      const other = replyToCustomer(deps, { tenant, customerId, body: 'Two', channel: 'auto', idempotencyKey: 'k2' });
+
+      await expect(other).rejects.toMatchObject({ code: 'idempotency_conflict', status: 409 });
+      expect(fakes.sms.sent.map((s) => s.body)).toEqual(['One']);
+    });
+
+    it('answers 429 while the first is still going, and unknown (never resent) once its attempt died', async () => {
+      // Prepare: a first attempt that claimed the key, then died before storing its message (the store is emptied)
+      seedCustomer();
+      fakes.sms.failNext('lost_answer');
+      const input = { tenant, customerId, body: 'Hello', channel: 'sms' as const, idempotencyKey: 'k3' };
+      const first = await replyToCustomer(deps, input);
+      const stored = fakes.messages.allMessages();
+      fakes.messages.messages.clear();
+
+      // Act
+      const during = replyToCustomer(deps, input);
+      await expect(during).rejects.toMatchObject({ code: 'rate_limited' });
+      fakes.clock.advance(60_000);
+      const after = await replyToCustomer(deps, input);
+
+      // Assess
+      expect(stored).toHaveLength(1);
+      expect(after).toMatchObject({ messageId: first.messageId, status: 'unknown', replayed: true });
+      expect(fakes.sms.attempts).toHaveLength(1);
+    });
+  });
+
   it('refuses a reply over the 6-segment cap with 422 message_too_long, sending and storing nothing', async () => {
     seedCustomer();
 

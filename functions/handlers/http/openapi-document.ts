@@ -431,9 +431,13 @@ const operations: Record<string, Operation> = {
   },
   'POST /v1/customers/{customerId}/messages': {
     summary: 'Reply to a customer on the channel they are on now (connected chat, else their last inbound channel)',
+    description:
+      'With `Idempotency-Key`, a retry or a second click answers the first reply again, with ' +
+      '`Idempotent-Replayed: true`, and sends nothing; the same key with another body is 409.',
     request: replyRequestSchema,
-    success: [json(202, 'Accepted', replyResponse)],
-    errors: [400, 404, 413, 422, 503],
+    headers: [idempotencyKeyHeader],
+    success: [json(202, 'Accepted', replyResponse, replayedHeader)],
+    errors: [400, 404, 409, 413, 422, 503],
   },
   'POST /v1/customers/{customerId}/chat-sessions': {
     summary: 'Start a chat: a signed, expiring link (optionally texted)',
