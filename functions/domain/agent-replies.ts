@@ -86,14 +86,36 @@ export const replyToCustomer = async (
     leaseUntil: now + deps.claimLeaseMs,
     createdAt: iso(now),
   };
-  // With a key the claim comes first, on every channel: the same key again finds it and sends nothing.
+  // With a key the claim comes first, on every channel: the same key again finds it and sends nothing. A reply
+  // refused before any provider had it releases the claim, so the same key can be used again.
   if (input.idempotencyKey !== undefined) {
     const claimed = await deps.messages.claimMessage(claim);
     if (!claimed.claimed) return replayOf(deps, claimed.existing, claim, channelFor(customer, input.channel));
+    const progress = { handedToProvider: false };
+    try {
+      return await sendReply(deps, input, customer, claim, progress, async () => {});
+    } catch (error) {
+      if (!progress.handedToProvider || error instanceof ProviderUnavailableError) {
+        await deps.messages.releaseClaim(claim);
+      }
+      throw error;
+    }
   }
-  const claimOnce = async (lease: MessageClaim) => {
-    if (input.idempotencyKey === undefined) await deps.messages.claimMessage(lease);
-  };
+  return sendReply(deps, input, customer, claim, { handedToProvider: false }, async (lease) => {
+    await deps.messages.claimMessage(lease);
+  });
+};
+
+/** The reply on its channel; `claimOnce` claims its id where it has not been claimed yet (no key was given). */
+const sendReply = async (
+  deps: AgentReplyDeps,
+  input: { tenant: Tenant; body: string; channel: 'auto' | MessageChannel },
+  customer: Customer,
+  claim: MessageClaim,
+  progress: { handedToProvider: boolean },
+  claimOnce: (lease: MessageClaim) => Promise<void>,
+): Promise<AgentReply> => {
+  const { tenant } = input;
   const draft = (channel: MessageChannel, to: string, from: string): Message => ({
     messageId: claim.messageId,
     tenantId: tenant.tenantId,
@@ -137,7 +159,6 @@ export const replyToCustomer = async (
   const message = draft(channel, address, from);
   if (channel === 'email') await joinEmailThread(deps, message);
   await claimOnce(claim);
-  const progress = { handedToProvider: false };
   try {
     const delivered = await deliver(deps, message, { customer, progress });
     await deps.clearFreeTextAttention(tenant.tenantId, customer.customerId, claim.createdAt);

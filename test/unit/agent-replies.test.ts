@@ -114,6 +114,16 @@ describe('agent replies (one outbound path)', () => {
       expect(fakes.events.types()).toEqual(['message.sent']);
     });
 
+    it('releases the key when the reply was refused before any provider had it: a retry is refused alike, not 429', async () => {
+      seedCustomer();
+      const input = { tenant, customerId, body: 'Hello', channel: 'chat' as const, idempotencyKey: 'k4' };
+
+      await expect(replyToCustomer(deps, input)).rejects.toMatchObject({ code: 'no_reachable_channel' });
+      await expect(replyToCustomer(deps, input)).rejects.toMatchObject({ code: 'no_reachable_channel' });
+
+      expect(fakes.messages.claims.size).toBe(0);
+    });
+
     it('refuses another body under the same key with 409, sending nothing more', async () => {
       seedCustomer();
       await replyToCustomer(deps, { tenant, customerId, body: 'One', channel: 'auto', idempotencyKey: 'k2' });
