@@ -1,5 +1,5 @@
+import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
 import * as envNames from '../config/env-names.ts';
@@ -13,7 +13,7 @@ import { type Route, readPage, routedHandler } from './http/router.ts';
 const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
 const deps: CustomerDeps = {
-  customers: new DynamoStore(tableName, db),
+  customers: new DynamoCustomerStore(tableName, db),
   messages: new DynamoMessageStore(tableName, db),
   clock: systemClock,
 };

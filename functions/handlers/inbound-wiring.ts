@@ -1,8 +1,8 @@
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
 import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
+import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
 import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
@@ -53,7 +53,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     ...(optionalEnv(envNames.wsCallbackUrl) && { pusher: (endpoint) => new ApiGatewayPusher(endpoint) }),
   });
   const deps: InboundDeps = {
-    customers: new DynamoStore(config.tableName, db),
+    customers: new DynamoCustomerStore(config.tableName, db),
     messages: new DynamoMessageStore(config.tableName, db),
     attention: new DynamoAttentionStore(config.tableName, db),
     senders: {

@@ -1,5 +1,5 @@
+import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { requireEnv } from '../config/env.ts';
 import * as envNames from '../config/env-names.ts';
@@ -10,7 +10,7 @@ import { type HttpRequest, httpHandler, json, requirePrincipal } from './http/ht
 const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
 const messages = new DynamoMessageStore(tableName, db);
-const customers = new DynamoStore(tableName, db);
+const customers = new DynamoCustomerStore(tableName, db);
 
 const getMessage = async (request: HttpRequest) => {
   const { tenantId } = requirePrincipal(request);

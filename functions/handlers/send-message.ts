@@ -2,8 +2,8 @@ import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
 import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
 import { DynamoChatStore } from '../adapters/dynamo/chat-store.ts';
+import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
 import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
@@ -56,7 +56,7 @@ const attention = new DynamoAttentionStore(config.tableName, db);
 const deps: SendDeps = {
   getTemplate: (tenantId, name) =>
     templates.get(`${tenantId}/${name}`, () => templateStore.getTemplate(tenantId, name)),
-  customers: new DynamoStore(config.tableName, db),
+  customers: new DynamoCustomerStore(config.tableName, db),
   messages: new DynamoMessageStore(config.tableName, db),
   // Each send goes by SMS or by email: both clients are bundled.
   senders: {

@@ -1,5 +1,5 @@
+import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { confirmUnsubscribePage, unsubscribedPage } from '../adapters/pages/unsubscribe-page.ts';
@@ -19,7 +19,7 @@ const db = createDocumentClient();
 const tenants = new DynamoTenantStore(tableName, db);
 const deps: UnsubscribeDeps = {
   tokenSecret: await loadTokenSecret(),
-  customers: new DynamoStore(tableName, db),
+  customers: new DynamoCustomerStore(tableName, db),
   messages: new DynamoMessageStore(tableName, db),
   getTenant: (tenantId) => tenants.getTenant(tenantId),
   events: createEventPublisher({

@@ -2,8 +2,8 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemSize, type WireItem } from '../../bench/lib/capacity-units.ts';
+import { DynamoCustomerStore } from '../../functions/adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../../functions/adapters/dynamo/dynamo-store.ts';
 import { keys } from '../../functions/adapters/dynamo/keys.ts';
 import type { OpenPrompt, PromptAnswer } from '../../functions/domain/model.ts';
 import { maxOpenPrompts } from '../../functions/domain/prompt-policy.ts';
@@ -14,7 +14,7 @@ import { ensureTable, type LocalDynamo, localDynamoClient, startLocalDynamo } fr
  * item within one write unit with as many of them as the policy keeps (every send writes this item).
  */
 let dynamo: LocalDynamo;
-let store: DynamoStore;
+let store: DynamoCustomerStore;
 let raw: ReturnType<typeof localDynamoClient>;
 const tableName = 'customer-items';
 const tenantId = 'demo-bank';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   dynamo = await startLocalDynamo();
   raw = localDynamoClient(dynamo.endpoint);
   await ensureTable(raw, tableName);
-  store = new DynamoStore(tableName, createDocumentClient(raw));
+  store = new DynamoCustomerStore(tableName, createDocumentClient(raw));
 });
 
 afterAll(async () => {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttentionStore } from '../../functions/adapters/dynamo/attention-store.ts';
 import { closedCallbackKeepMs, DynamoCallbackStore } from '../../functions/adapters/dynamo/callback-store.ts';
 import { DynamoChatStore } from '../../functions/adapters/dynamo/chat-store.ts';
+import { DynamoCustomerStore } from '../../functions/adapters/dynamo/customer-store.ts';
 import { createDocumentClient, InvalidCursorError } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../../functions/adapters/dynamo/dynamo-store.ts';
 import type { Callback, ChatSession, Customer } from '../../functions/domain/model.ts';
 import type { AttentionStore, CallbackStore, ChatStore } from '../../functions/domain/ports.ts';
 import { ensureTable, type LocalDynamo, localDynamoClient, startLocalDynamo } from '../../local/dynamo-local.ts';
@@ -85,7 +85,7 @@ const dynamoStores = async (): Promise<Stores> => {
   const db = createDocumentClient(raw);
   const crashing = crashingClient(db);
   const clock = new FakeClock();
-  const store = new DynamoStore(tableName, db);
+  const store = new DynamoCustomerStore(tableName, db);
   return {
     attention: new DynamoAttentionStore(tableName, db),
     callbacks: new DynamoCallbackStore(tableName, crashing.client, clock),

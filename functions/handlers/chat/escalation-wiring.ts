@@ -1,8 +1,8 @@
 import { DynamoAttentionStore } from '../../adapters/dynamo/attention-store.ts';
 import { DynamoCallbackStore } from '../../adapters/dynamo/callback-store.ts';
 import { DynamoChatStore } from '../../adapters/dynamo/chat-store.ts';
+import { DynamoCustomerStore } from '../../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoStore } from '../../adapters/dynamo/dynamo-store.ts';
 import { DynamoMessageStore } from '../../adapters/dynamo/message-store.ts';
 import { DynamoTenantStore } from '../../adapters/dynamo/tenant-store.ts';
 import { TtlCache } from '../../adapters/ttl-cache.ts';
@@ -68,7 +68,7 @@ export const createEscalation = (parts: EscalationParts = {}) => {
   const publicUrl = () => config.publicUrl ?? publicUrlFromEvent;
 
   const deps: EscalationDeps = {
-    customers: new DynamoStore(config.tableName, db),
+    customers: new DynamoCustomerStore(config.tableName, db),
     messages,
     attention: new DynamoAttentionStore(config.tableName, db),
     callbacks: new DynamoCallbackStore(config.tableName, db),

@@ -29,7 +29,7 @@ import { keys } from './keys.ts';
  * store of their own (tenant-store.ts, template-store.ts, message-store.ts, attention-store.ts, callback-store.ts,
  * chat-store.ts); the helpers they share are in dynamo-helpers.ts.
  */
-export class DynamoStore implements InboundCustomerStore {
+export class DynamoCustomerStore implements InboundCustomerStore {
   constructor(
     private readonly tableName: string,
     private readonly db: DynamoDBDocumentClient = createDocumentClient(),
