@@ -209,6 +209,29 @@ describe('inbound email through the local receipt path', () => {
     expect(after.openPrompts.map((p: { messageId: string }) => p.messageId)).toEqual([alert.messageId]);
   });
 
+  it('takes a reply whose token fails its signature as the answer to the alert its In-Reply-To names', async () => {
+    // Prepare: the alert, and its reply token with the signature changed (as a rotated secret would leave it)
+    const alert = await emailedAlert('cust-mail-rotated', 'gus.rot@example.com', 'txn-mail-rot');
+    const forged = alert.replyTo.replace(/\.[a-z0-9]+@/, '.aaaaaaaaaaaaaaaa@');
+    const raw = rawReply({
+      from: 'gus.rot@example.com',
+      to: forged,
+      messageId: `rot-${randomBytes(4).toString('hex')}@example.com`,
+      inReplyTo: `<${alert.email.providerMessageId}@email.amazonses.com>`,
+      text: 'Y',
+    });
+
+    // Act
+    const answered = await receive({ raw });
+
+    // Assess
+    expect(answered.status).toBe(202);
+    expect(answered.body.deadLettered).toBeUndefined();
+    expect(eventsOf('prompt.answered', 'cust-mail-rotated')).toEqual([
+      expect.objectContaining({ promptMessageId: alert.messageId, answer: 'yes', channel: 'email' }),
+    ]);
+  });
+
   it('dead-letters a mail whose reply token does not verify, and says so', async () => {
     const answered = await receive({
       from: 'fay@example.com',
