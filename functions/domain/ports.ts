@@ -11,9 +11,11 @@ import type {
   EmailThread,
   Message,
   MessageClaim,
+  MessageStatus,
   OpenPrompt,
   PendingQuestion,
   PromptAnswer,
+  StatusChange,
   Template,
   Tenant,
 } from './model.ts';
@@ -133,6 +135,11 @@ export interface MessageStore {
   releaseClaim(claim: MessageClaim): Promise<void>;
   getClaim(tenantId: string, messageId: string): Promise<MessageClaim | undefined>;
   putMessage(message: Message): Promise<void>;
+  /**
+   * Moves a stored message from status `from` to `change.status`, appending `change` to its history: false when its
+   * status is no longer `from` (another report got there first), so the caller reads again and re-decides.
+   */
+  advanceStatus(message: Message, from: MessageStatus, change: StatusChange): Promise<boolean>;
   getMessageByClaim(claim: MessageClaim): Promise<Message | undefined>;
   /** The message at a position of a customer's timeline (where a prompt or a claim says it is). */
   getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined>;

@@ -15,6 +15,8 @@ import type {
   Customer,
   Message,
   MessageClaim,
+  MessageStatus,
+  StatusChange,
   Template,
   Tenant,
 } from '../../functions/domain/model.ts';
@@ -331,6 +333,15 @@ export class InMemoryMessageStore implements MessageStore {
   async putMessage(message: Message): Promise<void> {
     this.calls.push('putMessage');
     this.messages.set(this.messageKey(message.tenantId, message.customerId, message.timelineId), copy(message));
+  }
+
+  /** As the adapter: only while the stored status is still `from`. */
+  async advanceStatus(message: Message, from: MessageStatus, change: StatusChange): Promise<boolean> {
+    const key = this.messageKey(message.tenantId, message.customerId, message.timelineId);
+    const stored = this.messages.get(key);
+    if (!stored || stored.status !== from) return false;
+    this.messages.set(key, { ...stored, status: change.status, statusHistory: [...stored.statusHistory, copy(change)] });
+    return true;
   }
 
   async getMessageByClaim(claim: MessageClaim): Promise<Message | undefined> {

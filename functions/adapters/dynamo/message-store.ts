@@ -11,7 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Message, MessageClaim } from '../../domain/model.ts';
+import type { Message, MessageClaim, MessageStatus, StatusChange } from '../../domain/model.ts';
 import type { ClaimResult, MessageStore, TimelinePage } from '../../domain/ports.ts';
 import { createDocumentClient, isConditionFailure, queryPage, strip, writeIfCondition } from './dynamo-helpers.ts';
 import { keys } from './keys.ts';
@@ -83,6 +83,20 @@ export class DynamoMessageStore implements MessageStore {
       new PutCommand({
         TableName: this.tableName,
         Item: { ...keys.timelineItem(message.tenantId, message.customerId, message.timelineId), ...message },
+      }),
+    );
+  }
+
+  async advanceStatus(message: Message, from: MessageStatus, change: StatusChange): Promise<boolean> {
+    return writeIfCondition(
+      this.db,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.timelineItem(message.tenantId, message.customerId, message.timelineId),
+        UpdateExpression: 'SET #status = :to, statusHistory = list_append(statusHistory, :change)',
+        ConditionExpression: '#status = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':to': change.status, ':from': from, ':change': [change] },
       }),
     );
   }
