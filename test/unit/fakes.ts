@@ -340,7 +340,11 @@ export class InMemoryMessageStore implements MessageStore {
     const key = this.messageKey(message.tenantId, message.customerId, message.timelineId);
     const stored = this.messages.get(key);
     if (!stored || stored.status !== from) return false;
-    this.messages.set(key, { ...stored, status: change.status, statusHistory: [...stored.statusHistory, copy(change)] });
+    this.messages.set(key, {
+      ...stored,
+      status: change.status,
+      statusHistory: [...stored.statusHistory, copy(change)],
+    });
     return true;
   }
 
