@@ -80,6 +80,8 @@ export interface TemplateStore {
   getTemplate(tenantId: string, name: string): Promise<Template | undefined>;
   putTemplate(tenantId: string, template: Template): Promise<void>;
   listTemplates(tenantId: string): Promise<Template[]>;
+  /** Removes it; false when there was none. */
+  deleteTemplate(tenantId: string, name: string): Promise<boolean>;
 }
 
 export interface CustomerStore {

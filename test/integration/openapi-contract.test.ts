@@ -391,6 +391,14 @@ describe('templates', () => {
     expect((await call('GET /v1/templates/{name}', { params: { name: 'missing' } })).status).toBe(404);
     expect((await call('GET /v1/templates/{name}', { params: { name: 'Bad Name' } })).status).toBe(400);
   });
+
+  it('200 for a delete, then 404; 400 for a bad name', async () => {
+    const params = { name: 'contract-delete' };
+    await call('PUT /v1/templates/{name}', { params, body: { sms: 'Soon gone' } });
+    expect((await call('DELETE /v1/templates/{name}', { params })).status).toBe(200);
+    expect((await call('DELETE /v1/templates/{name}', { params })).status).toBe(404);
+    expect((await call('DELETE /v1/templates/{name}', { params: { name: 'Bad Name' } })).status).toBe(400);
+  });
 });
 
 describe('agents: replies, chat sessions, conversations, callbacks', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './harness.ts';
+import { addTenant, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 
@@ -98,6 +98,28 @@ describe('templates', () => {
     expect((await h.api('/v1/templates/empty', { method: 'PUT', body: {} })).status).toBe(400);
     expect((await h.api('/v1/templates/Bad%20Name', { method: 'PUT', body: { sms: 'x' } })).status).toBe(400);
     expect((await h.api('/v1/templates/missing')).status).toBe(404);
+  });
+
+  it('deletes a template (200), then answers 404 for it, for a second delete and for another tenant', async () => {
+    // Prepare: a template of the demo tenant, and another tenant with a key of its own
+    await h.api('/v1/templates/to-go', { method: 'PUT', body: { sms: 'Bye {{name}}' } });
+    await h.api('/v1/templates/kept', { method: 'PUT', body: { sms: 'Still here' } });
+    const otherKey = await addTenant(h, { tenantId: 'other-bank', name: 'Other Bank', smsNumber: '+12065550199' });
+
+    // Act
+    const foreign = await h.api('/v1/templates/kept', { method: 'DELETE', key: otherKey });
+    const deleted = await h.api('/v1/templates/to-go', { method: 'DELETE' });
+    const again = await h.api('/v1/templates/to-go', { method: 'DELETE' });
+
+    // Assess
+    expect(foreign.status).toBe(404);
+    expect((await h.api('/v1/templates/kept')).status).toBe(200);
+    expect(deleted).toMatchObject({ status: 200, body: { name: 'to-go', deleted: true } });
+    expect(again.status).toBe(404);
+    expect((await h.api('/v1/templates/to-go')).status).toBe(404);
+    const names = (await h.api('/v1/templates')).body.templates.map((t: { name: string }) => t.name);
+    expect(names).not.toContain('to-go');
+    expect((await h.api('/v1/templates/kept', { method: 'DELETE', key: h.gateway.agentKey })).status).toBe(403);
   });
 
   it('needs the send scope to write and the read scope to list', async () => {

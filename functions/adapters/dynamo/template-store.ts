@@ -1,5 +1,5 @@
 /** A tenant's message templates, one item per name in the tenant's template partition. */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Template } from '../../domain/model.ts';
 import type { TemplateStore } from '../../domain/ports.ts';
 import { createDocumentClient, queryAll, strip } from './dynamo-helpers.ts';
@@ -22,6 +22,13 @@ export class DynamoTemplateStore implements TemplateStore {
     await this.db.send(
       new PutCommand({ TableName: this.tableName, Item: { ...keys.template(tenantId, template.name), ...template } }),
     );
+  }
+
+  async deleteTemplate(tenantId: string, name: string): Promise<boolean> {
+    const { Attributes } = await this.db.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.template(tenantId, name), ReturnValues: 'ALL_OLD' }),
+    );
+    return Attributes !== undefined;
   }
 
   async listTemplates(tenantId: string): Promise<Template[]> {

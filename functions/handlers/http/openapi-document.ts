@@ -369,6 +369,10 @@ const pathParameters: Record<string, z.ZodMiniType> = {
   }),
 };
 
+const deletedTemplateResponse = z
+  .strictObject({ name: templateNameSchema, deleted: z.literal(true) })
+  .register(z.globalRegistry, { id: 'DeletedTemplate' });
+
 const unsubscribeResponse = z
   .strictObject({ channel: z.literal('email'), status: z.literal('opted_out') })
   .register(z.globalRegistry, { id: 'UnsubscribeResponse' });
@@ -421,6 +425,14 @@ const operations: Record<string, Operation> = {
   'GET /v1/templates/{name}': {
     summary: 'One template',
     success: [json(200, 'The template', templateResponse)],
+    errors: [400, 404],
+  },
+  'DELETE /v1/templates/{name}': {
+    summary: 'Delete a template',
+    description:
+      'Sends naming it afterwards answer 422 `unknown_template`; a function that read it in the last ' +
+      '`PARLEY_CACHE_TTL_MS` (60 s) may still use its cached copy until then.',
+    success: [json(200, 'Deleted', deletedTemplateResponse)],
     errors: [400, 404],
   },
   'PUT /v1/templates/{name}': {
