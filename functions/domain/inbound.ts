@@ -530,11 +530,23 @@ const consentRule = (context: RuleContext): Decision | undefined => {
   };
 };
 
+/**
+ * The HELP answer of a tenant that set none: the brand, a contact, the rates notice and how to opt out, as carriers
+ * require of every HELP reply (CTIA). Replying reaches a person (free text goes to an agent).
+ */
+export const defaultHelpText = (tenant: Pick<Tenant, 'name' | 'smsNumber' | 'emailFrom'>): string => {
+  const contact = tenant.emailFrom ? `reply here or write to ${addressOf(tenant.emailFrom)}` : 'reply here';
+  return `${tenant.name}: for help, ${contact}. Msg&data rates may apply. Reply STOP to opt out, START to opt back in.`;
+};
+
+/** The address of `Name <address>` or of a bare address. */
+const addressOf = (from: string): string => /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from.trim();
+
 /** Rule 3: HELP, INFO. */
 const helpRule = (context: RuleContext): Decision | undefined => {
   const { classified, inbound } = context;
   if (classified.kind !== 'help') return undefined;
-  const text = inbound.tenant.helpText ?? `${inbound.tenant.name}: reply STOP to opt out, START to opt back in.`;
+  const text = inbound.tenant.helpText ?? defaultHelpText(inbound.tenant);
   return { ...nothing, effect: { type: 'help', keyword: classified.keyword }, replies: [{ body: text }] };
 };
 

@@ -339,7 +339,26 @@ describe('inbound SMS', () => {
       await handleInbound(deps, sms('INFO', { tenant: withoutHelp }));
 
       // Assess
-      expect(sentBodies()).toEqual(['Demo Bank: reply STOP to opt out, START to opt back in.']);
+      expect(sentBodies()).toEqual([
+        'Demo Bank: for help, reply here or write to alerts@demo-bank.example. Msg&data rates may apply. ' +
+          'Reply STOP to opt out, START to opt back in.',
+      ]);
+    });
+
+    it('names the sender address of a tenant whose emailFrom has a display name, and no email for one without', async () => {
+      // Prepare
+      knownCustomer();
+      const { helpText: _none, emailFrom: _from, ...bare } = tenant;
+
+      // Act
+      await handleInbound(deps, sms('HELP', { tenant: { ...bare, emailFrom: 'Demo Bank <care@demo-bank.example>' } }));
+      await handleInbound(deps, sms('HELP', { tenant: bare }));
+
+      // Assess
+      expect(sentBodies()).toEqual([
+        expect.stringContaining('write to care@demo-bank.example. Msg&data rates may apply.'),
+        'Demo Bank: for help, reply here. Msg&data rates may apply. Reply STOP to opt out, START to opt back in.',
+      ]);
     });
   });
 
