@@ -14,6 +14,7 @@ import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import * as envNames from '../functions/config/env-names.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
+import { startDeliveryReporter } from './delivery-reporter.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { startDemoBackend } from './demo-backend.ts';
 import { ensureTable, localDynamoClient, startLocalDynamo } from './dynamo-local.ts';
@@ -43,6 +44,11 @@ export interface LocalGatewayOptions {
   demoBackend?: boolean;
   /** Powertools log level for the handlers (default WARN: the terminal stays readable). */
   logLevel?: string;
+  /**
+   * The emulated SNS and SES report each message's delivery status through the `delivery-status` handler, `delayMs`
+   * after the send (default on, 400 ms; what they report per address is set with `POST /_local/faults`).
+   */
+  deliveryReports?: boolean | { delayMs?: number; retryDelayMs?: number };
 }
 
 export interface LocalInfo {
@@ -237,6 +243,14 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       return { handler: undefined, error };
     },
   );
+  const deliveryOptions = options.deliveryReports ?? true;
+  const deliveryReporter =
+    deliveryOptions === false
+      ? undefined
+      : startDeliveryReporter(edges, (await import('../functions/handlers/delivery-status.ts')).handler, {
+          context: (name) => lambdaContext(name),
+          ...(typeof deliveryOptions === 'object' && deliveryOptions),
+        });
   // Stands in for SES's S3 action: the mail goes into the emulated bucket over the wire, as the handler reads it.
   const s3 = new S3Client({ endpoint: edges.url, forcePathStyle: true });
   const webSockets = createWebSocketGateway(edges, {
@@ -532,6 +546,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     webSockets,
     close: async () => {
       stopDemoBackend();
+      await deliveryReporter?.stop();
       webSockets.close();
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));

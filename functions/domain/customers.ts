@@ -71,6 +71,8 @@ export const messageView = (message: Message, customer?: Customer) => ({
   ...(message.prompt !== undefined && { prompt: message.prompt }),
   ...(message.failure !== undefined && { failure: message.failure }),
   ...(message.fallbackReason !== undefined && { fallbackReason: message.fallbackReason }),
+  ...(message.fallback !== undefined && { fallback: message.fallback }),
+  ...(message.fallbackFor !== undefined && { fallbackFor: message.fallbackFor }),
   ...(message.effect !== undefined && { effect: message.effect }),
   ...(message.inReplyTo !== undefined && { inReplyTo: message.inReplyTo }),
   ...answerOf(message, customer),

@@ -26,7 +26,7 @@ export const deliveryReasons = deliveryFailureReasons;
 export type DeliveryReason = (typeof deliveryReasons)[number];
 
 /** The provider's own detail, kept in the status history (strings cut to `providerTextMaxChars` by the adapters). */
-export interface DeliveryDetail {
+export type DeliveryDetail = {
   /** SNS `providerResponse`; SES: the reject reason, or the rendering error. */
   providerResponse?: string;
   priceInUsd?: number;
@@ -46,7 +46,7 @@ export interface DeliveryDetail {
   smtpResponse?: string;
   delayType?: string;
   complaintFeedbackType?: string;
-}
+};
 
 /** Provider text kept in a report is cut to this many characters, so histories stay small (DESIGN section 8). */
 export const providerTextMaxChars = 256;
@@ -71,6 +71,8 @@ export interface DeliveryStatusReport {
   detail: DeliveryDetail;
   /** When it happened, by the provider's clock (ISO 8601). */
   occurredAt: string;
+  /** When the provider took the message, where the report says (SNS: the Publish); it helps find the message. */
+  publishedAt?: string;
 }
 
 /** A classification of a provider's failure text or code. */

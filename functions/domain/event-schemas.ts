@@ -78,7 +78,11 @@ const promptReply = {
 export const eventSchemas = {
   'message.scheduled': lifecycleOf({ scheduledFor: isoTime }),
   'message.queued': lifecycleOf({}),
-  'message.sent': lifecycleOf({ providerMessageId: z.optional(z.string()) }),
+  'message.sent': lifecycleOf({
+    providerMessageId: z.optional(z.string()),
+    /** A fallback (failover under `auto`): the failed message on the other channel whose content it carries. */
+    fallbackFor: z.optional(messageIdSchema),
+  }),
   'message.delivered': lifecycleOf({ providerMessageId: z.optional(z.string()) }),
   'message.failed': lifecycleOf({
     reason: z.enum(failureReasons),

@@ -53,7 +53,8 @@ export interface Principal {
 }
 
 export interface ConsentRecord {
-  status: 'opted_in' | 'opted_out';
+  /** `suppressed`: email only, after a permanent bounce (DESIGN section 13); sends to the address answer 422. */
+  status: 'opted_in' | 'opted_out' | 'suppressed';
   at: string;
   keyword?: string;
   /** Why it changed when no keyword says it (email: a one-click unsubscribe, a complaint, a permanent bounce). */
@@ -171,6 +172,8 @@ export interface StatusChange {
   status: MessageStatus;
   at: string;
   reason?: string;
+  /** The provider's own detail of a delivery report (carrier response, price, bounce diagnostic). */
+  detail?: { readonly [name: string]: string | number | undefined };
 }
 
 /** Why Parley sent a message itself, as an answer to the customer's own message (DESIGN section 7). */
@@ -216,6 +219,12 @@ export interface Message {
   providerMessageId?: string;
   failure?: { code: ErrorCode | string; reason: string };
   fallbackReason?: string;
+  /** Outbound sends: the channel the send asked for (only `auto` fails over to the other channel). */
+  requested?: Channel | 'auto';
+  /** The message that took over on the other channel after this one failed (DESIGN section 13). */
+  fallback?: { messageId: string; channel: Channel };
+  /** A fallback: the failed message whose content it carries. */
+  fallbackFor?: string;
   /** Inbound email only: the whole text as received (`body` is the reply without quoted history or signature). */
   fullText?: string;
   /** Inbound only: what the message did. */

@@ -99,8 +99,13 @@ const refusal = (deps: OutboundDeps, message: Message, customer: Customer | unde
       );
     }
   }
-  if (!ignoreConsent && message.channel !== 'chat' && customer?.consent[message.channel]?.status === 'opted_out') {
+  const consent = message.channel === 'chat' ? undefined : customer?.consent[message.channel]?.status;
+  if (!ignoreConsent && consent === 'opted_out') {
     return new ParleyError('recipient_opted_out', `The customer has opted out of ${message.channel}`);
+  }
+  // A bounced address stays refused whatever the message: the opt-out confirmation cannot reach it either.
+  if (consent === 'suppressed') {
+    return new ParleyError('recipient_suppressed', `The customer's ${message.channel} address bounced`);
   }
   return undefined;
 };
@@ -143,6 +148,7 @@ const callProvider = async (deps: OutboundDeps, message: Message): Promise<{ pro
 const failureReason = (error: ParleyError): FailureReason => {
   if (error.code === 'message_too_long') return 'message_too_long';
   if (error.code === 'recipient_opted_out') return 'opted_out';
+  if (error.code === 'recipient_suppressed') return 'suppressed';
   return 'rejected';
 };
 
@@ -194,7 +200,9 @@ const record = async (deps: OutboundDeps, delivered: Delivered, options: Deliver
     message.statusHistory.push({ status, at });
   }
   if (options.response) message.response = options.response(delivered);
-  await deps.messages.putMessage(message);
+  // The HTML part is not kept: nothing shows it again, and every status report rewrites (and bills) the whole item.
+  const { html: _html, ...stored } = message;
+  await deps.messages.putMessage(stored);
 
   const common = {
     tenantId: message.tenantId,
@@ -210,6 +218,7 @@ const record = async (deps: OutboundDeps, delivered: Delivered, options: Deliver
       ? parleyEvent('message.sent', {
           ...common,
           ...(message.providerMessageId !== undefined && { providerMessageId: message.providerMessageId }),
+          ...(message.fallbackFor !== undefined && { fallbackFor: message.fallbackFor }),
         })
       : status === 'unknown'
         ? parleyEvent('message.unknown', common)

@@ -142,6 +142,17 @@ export interface MessageStore {
    * status is no longer `from` (another report got there first), so the caller reads again and re-decides.
    */
   advanceStatus(message: Message, from: MessageStatus, change: StatusChange): Promise<boolean>;
+  /** Records the message that took over on the other channel, once: false when one is recorded already. */
+  setFallback(message: Message, fallback: { messageId: string; channel: Channel }): Promise<boolean>;
+  /**
+   * The outbound SMS the provider took as `providerMessageId` to `destination` around `publishedAt` (epoch ms), in
+   * whichever tenant: how an SMS delivery report, which names nothing of Parley's, finds its message.
+   */
+  findSmsByProviderId(
+    destination: string,
+    providerMessageId: string,
+    publishedAt: number,
+  ): Promise<Message | undefined>;
   getMessageByClaim(claim: MessageClaim): Promise<Message | undefined>;
   /** The message at a position of a customer's timeline (where a prompt or a claim says it is). */
   getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined>;

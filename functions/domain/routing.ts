@@ -24,6 +24,14 @@ const addressOf = (customer: RoutingInput['customer'], channel: Channel): string
 const isOptedOut = (customer: RoutingInput['customer'], channel: Channel): boolean =>
   customer.consent[channel]?.status === 'opted_out';
 
+/** An email address that bounced for good (DESIGN section 13). */
+const isSuppressed = (customer: RoutingInput['customer'], channel: Channel): boolean =>
+  customer.consent[channel]?.status === 'suppressed';
+
+/** Not to be sent to on the channel: opted out, or suppressed after a permanent bounce. */
+const isBlocked = (customer: RoutingInput['customer'], channel: Channel): boolean =>
+  isOptedOut(customer, channel) || isSuppressed(customer, channel);
+
 /** Minutes since local midnight in a time zone (UTC when unknown). */
 const localMinutes = (now: number, timeZone: string | undefined): number => {
   const parts = new Intl.DateTimeFormat('en-GB', {
@@ -71,6 +79,9 @@ export const chooseChannel = (input: RoutingInput): ChannelChoice => {
     if (isOptedOut(customer, channel)) {
       throw new ParleyError('recipient_opted_out', `The customer has opted out of ${channel}`);
     }
+    if (isSuppressed(customer, channel)) {
+      throw new ParleyError('recipient_suppressed', `The customer's ${channel} address bounced and is suppressed`);
+    }
     return { channel };
   }
 
@@ -81,18 +92,21 @@ export const chooseChannel = (input: RoutingInput): ChannelChoice => {
     input.urgency !== 'critical' &&
     ideal[0] === 'sms' &&
     usable('email') &&
-    !isOptedOut(customer, 'email') &&
+    !isBlocked(customer, 'email') &&
     isInQuietHours(customer, input.now);
   const order: Channel[] = quiet ? ['email', 'sms'] : ideal;
 
   const candidates = order.filter(usable);
-  const chosen = candidates.find((channel) => !isOptedOut(customer, channel));
+  const chosen = candidates.find((channel) => !isBlocked(customer, channel));
   if (!chosen) {
-    if (candidates.length > 0) {
+    if (candidates.some((channel) => isOptedOut(customer, channel))) {
       throw new ParleyError(
         'recipient_opted_out',
         'The customer has opted out of every channel they can be reached on',
       );
+    }
+    if (candidates.length > 0) {
+      throw new ParleyError('recipient_suppressed', "The customer's only reachable address bounced and is suppressed");
     }
     throw new ParleyError('no_reachable_channel', 'The customer has no address for a channel this message can use');
   }
@@ -100,6 +114,7 @@ export const chooseChannel = (input: RoutingInput): ChannelChoice => {
   let reason: string | undefined;
   if (chosen !== first) {
     if (usable(first) && isOptedOut(customer, first)) reason = `${first}_opted_out`;
+    else if (usable(first) && isSuppressed(customer, first)) reason = `${first}_suppressed`;
     else if (quiet) reason = 'quiet_hours';
   }
   return reason ? { channel: chosen, fallbackReason: reason } : { channel: chosen };

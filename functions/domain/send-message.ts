@@ -409,6 +409,7 @@ const draftMessage = (
     status: 'sending' as const,
     statusHistory: [],
     origin: 'send' as const,
+    requested: request.channel,
     urgency: request.urgency,
     category: request.category,
     createdAt: claim.createdAt,

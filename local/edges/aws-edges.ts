@@ -32,6 +32,8 @@ export interface OutboxEntry {
   /** Email sent raw (`SendRawEmail`): every header as it went out, `Message-ID` and `Date` as SES sets them. */
   headers?: Record<string, string>;
   configurationSet?: string;
+  /** SES message tags as sent (Parley's message and tenant ids). */
+  tags?: Record<string, string>;
   smsType?: string;
   providerMessageId: string;
   at: string;

@@ -153,12 +153,22 @@ function sendEmail(params: URLSearchParams, deps: MessagingDeps): Sent {
         html: html ?? undefined,
         replyTo: replyTo.length > 0 ? replyTo : undefined,
         configurationSet: params.get('ConfigurationSetName') ?? undefined,
+        tags: messageTags(params),
         providerMessageId: messageId,
         at,
       }),
     );
   }
   return { resultXml: `<MessageId>${xmlEscape(messageId)}</MessageId>`, ...(fault && { fault }) };
+}
+
+/** SES message tags (`Tags.member.N.Name` / `.Value`), which its events carry back in `mail.tags`. */
+function messageTags(params: URLSearchParams): Record<string, string> | undefined {
+  const tags: Record<string, string> = {};
+  for (let n = 1; params.has(`Tags.member.${n}.Name`); n++) {
+    tags[params.get(`Tags.member.${n}.Name`) as string] = params.get(`Tags.member.${n}.Value`) ?? '';
+  }
+  return Object.keys(tags).length > 0 ? tags : undefined;
 }
 
 /** SES gives one id per send; its shape is 16 hex digits (time-based), a UUID and a 6-digit suffix. */
@@ -233,6 +243,7 @@ async function sendRawEmail(params: URLSearchParams, deps: MessagingDeps): Promi
         replyTo: replyTo.length > 0 ? replyTo : undefined,
         headers,
         configurationSet: params.get('ConfigurationSetName') ?? undefined,
+        tags: messageTags(params),
         providerMessageId: messageId,
         at,
       }),

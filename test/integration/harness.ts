@@ -20,7 +20,14 @@ export interface Harness {
 /** Starts a local gateway on a random port with its own data directory (one per test file: one per process). */
 export const startHarness = async (options: Omit<LocalGatewayOptions, 'port' | 'dataDir'> = {}): Promise<Harness> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
-  const gateway = await startLocalGateway({ port: 0, dataDir, logLevel: 'ERROR', ...options });
+  const gateway = await startLocalGateway({
+    port: 0,
+    dataDir,
+    logLevel: 'ERROR',
+    // Off unless a test asks: the reports' events would land in the middle of other tests' event lists.
+    deliveryReports: false,
+    ...options,
+  });
   return {
     gateway,
     async api(path, init = {}) {

@@ -348,6 +348,23 @@ export class InMemoryMessageStore implements MessageStore {
     return true;
   }
 
+  async setFallback(message: Message, fallback: { messageId: string; channel: Channel }): Promise<boolean> {
+    this.calls.push('setFallback');
+    const stored = this.messages.get(this.messageKey(message.tenantId, message.customerId, message.timelineId));
+    if (!stored || stored.fallback) return false;
+    stored.fallback = copy(fallback);
+    return true;
+  }
+
+  /** As the adapter, without its index: any tenant's outbound SMS to that number with that provider id. */
+  async findSmsByProviderId(destination: string, providerMessageId: string): Promise<Message | undefined> {
+    this.calls.push('findSmsByProviderId');
+    const found = [...this.messages.values()].find(
+      (m) => m.channel === 'sms' && m.to === destination && m.providerMessageId === providerMessageId,
+    );
+    return found && copy(found);
+  }
+
   async getMessageByClaim(claim: MessageClaim): Promise<Message | undefined> {
     this.calls.push('getMessageByClaim');
     const message = this.messages.get(this.messageKey(claim.tenantId, claim.customerId, claim.timelineId));

@@ -55,6 +55,7 @@ describe('SNS SMS delivery status logs', () => {
           },
           // 09:14:07.311 UTC published, acknowledged by the phone 2,689 ms later.
           occurredAt: '2026-03-02T09:14:10.000Z',
+          publishedAt: '2026-03-02T09:14:07.311Z',
         },
       ],
       unparseable: [],

@@ -234,14 +234,21 @@ export class DynamoCustomerStore implements InboundCustomerStore {
         TableName: this.tableName,
         Key: keys.address(tenantId, channel, address),
         // A string set: an address can belong to several customers (a joint account); `customerId` is the latest.
+        // A number is also indexed by itself, for its delivery reports (keys.smsDestination).
         UpdateExpression:
-          'SET tenantId = :tenantId, channel = :channel, address = :address, customerId = :customerId ADD customerIds :ids',
+          'SET tenantId = :tenantId, channel = :channel, address = :address, customerId = :customerId' +
+          (channel === 'sms' ? ', gsi1pk = :gsi1pk, gsi1sk = :gsi1sk' : '') +
+          ' ADD customerIds :ids',
         ExpressionAttributeValues: {
           ':tenantId': tenantId,
           ':channel': channel,
           ':address': address,
           ':customerId': customerId,
           ':ids': new Set([customerId]),
+          ...(channel === 'sms' && {
+            ':gsi1pk': keys.smsDestination(address, tenantId).gsi1pk,
+            ':gsi1sk': keys.smsDestination(address, tenantId).gsi1sk,
+          }),
         },
         ReturnValues: 'ALL_OLD',
       }),

@@ -32,6 +32,12 @@ export const keys = {
     pk: `${tenantPrefix(tenantId)}ADDR#${channel}#${address.toLowerCase()}`,
     sk: 'ADDRESS',
   }),
+  /**
+   * An SMS address on gsi1 by the bare number, across tenants: an SNS delivery log names only the destination
+   * number and the Publish message id, so the number leads to the customers whose timelines hold the message.
+   */
+  smsDestination: (e164: string, tenantId: string) => ({ gsi1pk: `SMSTO#${e164}`, gsi1sk: tenantId }),
+  smsDestinationPartition: (e164: string) => `SMSTO#${e164}`,
   /** The idempotency claim and message-id → timeline pointer. */
   messageClaim: (tenantId: string, messageId: string): ItemKey => ({
     pk: `${tenantPrefix(tenantId)}MSG#${messageId}`,

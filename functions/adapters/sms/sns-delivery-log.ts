@@ -108,6 +108,7 @@ const reportOf = (entry: DeliveryLogEntry, loggedAt: number): DeliveryStatusRepo
       ...(dwellTimeMs !== undefined && { dwellTimeMs }),
     },
     occurredAt: new Date(occurredAt).toISOString(),
+    ...(!Number.isNaN(publishedAt) && { publishedAt: new Date(publishedAt).toISOString() }),
   };
 };
 

@@ -91,7 +91,21 @@ const messageResponse = z
       }),
     ),
     status: messageStatus,
-    statusHistory: z.array(z.strictObject({ status: messageStatus, at: isoTime, reason: z.optional(z.string()) })),
+    statusHistory: z.array(
+      z.strictObject({
+        status: messageStatus,
+        at: isoTime,
+        reason: z.optional(z.string()),
+        detail: z.optional(
+          z.record(z.string(), z.union([z.string(), z.number()])).register(z.globalRegistry, {
+            description:
+              "A delivery report's provider detail: providerResponse, priceInUsd, mcc, mnc, carrier, smsType, " +
+              'messageParts, dwellTimeMs (SMS); bounceType, bounceSubType, diagnosticCode, enhancedStatus, ' +
+              'smtpResponse, delayType, complaintFeedbackType (email).',
+          }),
+        ),
+      }),
+    ),
     createdAt: isoTime,
     template: z.optional(z.string()),
     urgency: z.optional(z.enum(['critical', 'high', 'normal', 'low'])),
@@ -102,6 +116,13 @@ const messageResponse = z
     prompt: z.optional(messagePrompt),
     failure: z.optional(z.strictObject({ code: z.string(), reason: z.string() })),
     fallbackReason: z.optional(z.string()),
+    fallback: z.optional(
+      z.strictObject({ messageId: messageIdSchema, channel: addressChannel }).register(z.globalRegistry, {
+        description: 'The message that took over on the other channel after this one failed (failover under auto).',
+      }),
+    ),
+    // A fallback: the failed message it stands in for.
+    fallbackFor: z.optional(messageIdSchema),
     effect: z.optional(inboundEffect),
     inReplyTo: z.optional(messageIdSchema),
     answer: z.optional(answerView),
