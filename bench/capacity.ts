@@ -15,6 +15,7 @@ import type { Context as LambdaContext, SNSEvent } from 'aws-lambda';
 import { tableSchema } from '../functions/adapters/dynamo/table-schema.ts';
 import { demoTenant } from '../local/demo.ts';
 import { lambdaContext } from '../local/lambda-context.ts';
+import { deliveryBudgetText, measureDeliveryStatus } from './delivery-capacity.ts';
 import { inboundEmailBudgetText, measureInboundEmailReply } from './email-capacity.ts';
 import { type HttpLambda, inboundSmsEvent, phoneFor, sendBody, sendEvent, withoutPrompt } from './lib/api-events.ts';
 import { breakdown, type CapacityContext, type Measurement, measure, writeShown } from './lib/capacity-measure.ts';
@@ -297,6 +298,17 @@ childMain(async (defer) => {
     notes: [],
   }));
   proxy.setEmulateFailureItem(true);
+  const delivery = await measureDeliveryStatus(context).catch((error: unknown) => ({
+    rows: [
+      {
+        label: 'delivery status event',
+        value: null,
+        shown: `failed: ${(error as Error).message}`,
+        budget: { text: deliveryBudgetText },
+      } satisfies Row,
+    ],
+    notes: [],
+  }));
 
   const all = [...warmUp, ...newCustomers, ...sends, ...series, ...replays, ...dynaliteReplays, longSms];
   const accepted = [...sends, ...series].filter((m) => m.status === 202 && !m.replayed).length;
@@ -374,6 +386,7 @@ childMain(async (defer) => {
     },
     ...inbound.rows,
     ...inboundEmail.rows,
+    ...delivery.rows,
     {
       label: 'replay as dynalite answers (no item on a failed condition)',
       value: null,
@@ -417,6 +430,7 @@ childMain(async (defer) => {
       : `scan cross-check: ${unaccounted.length} item change(s) without a recorded write: ${unaccounted.slice(0, 3).join(', ')}`,
     ...inbound.notes,
     ...inboundEmail.notes,
+    ...delivery.notes,
   ];
   const result: PartResult = {
     part: '1',

@@ -157,19 +157,19 @@ export class DynamoMessageStore implements MessageStore {
             new QueryCommand({
               TableName: this.tableName,
               KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :upTo',
-              FilterExpression: 'providerMessageId = :id',
+              // Matched here rather than by a filter expression: DynamoDB bills every item a query reads, filtered
+              // or not, and the page is a few items.
               ExpressionAttributeValues: {
                 ':pk': keys.customer(tenantId, customerId).pk,
                 ':from': keys.timelinePrefix,
                 ':upTo': upTo,
-                ':id': providerMessageId,
               },
               ScanIndexForward: false,
               Limit: providerSearchPage,
               ExclusiveStartKey,
             }),
           );
-          const found = result.Items?.[0];
+          const found = result.Items?.find((item) => item.providerMessageId === providerMessageId);
           if (found) return strip<Message>(found);
           ExclusiveStartKey = result.LastEvaluatedKey;
           if (!ExclusiveStartKey) break;
