@@ -177,11 +177,17 @@ export const startDeliveryReporter = (
   edges: AwsEdges,
   handler: DeliveryHandler,
   options: DeliveryReporterOptions,
-): { stop(): Promise<void> } => {
+): { stop(): Promise<void>; reportedFor(providerMessageId: string): DeliveryRule | undefined } => {
   const delayMs = options.delayMs ?? 400;
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const log = options.log ?? ((line: string) => console.error(line));
   const pending = new Set<Promise<void>>();
+  // What was reported per provider message id, for the local console (bounded: the oldest go first).
+  const reported = new Map<string, DeliveryRule>();
+  const remember = (id: string, rule: DeliveryRule) => {
+    reported.set(id, rule);
+    if (reported.size > 10_000) reported.delete(reported.keys().next().value as string);
+  };
   // Each wait, so that stopping ends it at once (the report under it then does nothing).
   const waits = new Map<NodeJS.Timeout, () => void>();
   let stopped = false;
@@ -212,6 +218,7 @@ export const startDeliveryReporter = (
     if (stopped) return;
     const rule = edges.deliveryFor(entry.to);
     const now = Date.now();
+    remember(entry.providerMessageId, rule);
     if (entry.channel === 'sms') return invoke(smsLogEvent(entry, rule, now));
     for (const event of emailEvents(entry, rule, now)) await invoke(event);
   };
@@ -223,6 +230,7 @@ export const startDeliveryReporter = (
   });
 
   return {
+    reportedFor: (providerMessageId) => reported.get(providerMessageId),
     async stop() {
       stopped = true;
       unsubscribe();

@@ -519,7 +519,15 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       }
       if (req.method === 'GET' && url.pathname === '/_local/outbox') {
         const to = url.searchParams.get('to') ?? undefined;
-        return sendJson(res, 200, edges.outbox.list(to ? { to } : undefined));
+        // Each with what the emulated provider reported for it, once it has (`reported`).
+        return sendJson(
+          res,
+          200,
+          edges.outbox.list(to ? { to } : undefined).map((entry) => {
+            const reported = deliveryReporter?.reportedFor(entry.providerMessageId);
+            return reported ? { ...entry, reported } : entry;
+          }),
+        );
       }
       if (req.method === 'GET' && url.pathname === '/_local/events') {
         const type = url.searchParams.get('type') ?? undefined;

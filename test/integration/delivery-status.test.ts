@@ -50,6 +50,9 @@ describe('delivery status from the emulated providers', () => {
     expect(delivered.providerMessageId).toBe(outboxTo('+12025550401')[0]?.providerMessageId);
     const message = (await h.api(`/v1/messages/${sent.body.messageId}`)).body;
     expect(message.status).toBe('delivered');
+    // The local console shows what the emulated provider reported beside each text.
+    const outbox = (await h.api('/_local/outbox?to=%2B12025550401', { key: null })).body;
+    expect(outbox[0].reported).toEqual({ delivery: 'delivered' });
     expect(message.statusHistory.map((s: { status: string }) => s.status)).toEqual(['sending', 'sent', 'delivered']);
     expect(message.statusHistory.at(-1).detail).toMatchObject({
       providerResponse: 'Message has been accepted by phone carrier',
