@@ -116,6 +116,35 @@ describe('delivery status from the emulated providers', () => {
     expect(eventsOf('message.failed', sent.body.messageId)).toHaveLength(1);
   });
 
+  it('lets the customer answer a moved prompt by SMS too, once it came back by email', async () => {
+    const phone = '+12025550405';
+    const email = 'ana.sms.answer@example.com';
+    await setDelivery(phone, 'failed', 'ttl_expired');
+    const sent = await h.api('/v1/messages', {
+      body: cardAlert({ customerId: 'cust-fo-sms', to: { phone, email }, reference: 'txn-fo-sms' }),
+    });
+    const failed = await waitForEvent('message.failed', sent.body.messageId);
+    expect(failed).toMatchObject({ reason: 'ttl_expired', fallback: { channel: 'email' } });
+
+    const answered = await h.api('/_local/sms/inbound', { body: { from: phone, body: 'N' }, key: null });
+    expect(answered.status).toBe(202);
+
+    const answer = await waitFor(
+      () =>
+        h.gateway.edges.events
+          .list({ type: 'prompt.answered' })
+          .map((e) => e.detail as Detail)
+          .find((d) => d.customerId === 'cust-fo-sms'),
+      'prompt.answered',
+    );
+    expect(answer).toMatchObject({
+      promptMessageId: (failed.fallback as { messageId: string }).messageId,
+      answer: 'no',
+      channel: 'sms',
+      reference: 'txn-fo-sms',
+    });
+  });
+
   it('suppresses an address that bounced: the next email send answers 422 recipient_suppressed', async () => {
     const email = 'gone@example.com';
     await setDelivery(email, 'bounce');
