@@ -43,6 +43,13 @@ export const deployConfigSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/, 'an SES rule set name: letters, digits, . _ -')
     .optional(),
+  /**
+   * SMS delivery status (`ParleyGatewayProps.smsDeliveryStatusLogs`): sets SNS's SMS delivery status logging for
+   * the whole account and region (every SMS logged, 100% success sampling) and streams it to `delivery-status`.
+   */
+  smsDeliveryStatusLogs: z.boolean().default(false),
+  /** With `smsDeliveryStatusLogs`: subscribe to the SNS log groups that exist already instead of creating them. */
+  existingSmsDeliveryStatusLogGroups: z.boolean().optional(),
 });
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>;
@@ -52,7 +59,7 @@ export const parseDeployConfig = (raw: unknown): DeployConfig => {
   const value = typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {});
   const parsed = deployConfigSchema.safeParse(value);
   if (!parsed.success) throw new Error(`Invalid context "parley":\n${z.prettifyError(parsed.error)}`);
-  const conflict = receiptRuleSetConflict(parsed.data);
+  const conflict = receiptRuleSetConflict(parsed.data) ?? smsDeliveryStatusConflict(parsed.data);
   if (conflict) throw new Error(`Invalid context "parley":\n${conflict}`);
   return parsed.data;
 };
@@ -71,6 +78,11 @@ const receiptRuleSetConflict = (config: DeployConfig): string | undefined => {
   }
   return undefined;
 };
+
+const smsDeliveryStatusConflict = (config: DeployConfig): string | undefined =>
+  config.existingSmsDeliveryStatusLogGroups && !config.smsDeliveryStatusLogs
+    ? 'existingSmsDeliveryStatusLogGroups: applies only with smsDeliveryStatusLogs: true'
+    : undefined;
 
 /** The stack's props for a config, minus `env`, which the app takes from the CLI. */
 export const stackPropsFor = (config: DeployConfig): ParleyStackProps => ({
@@ -92,5 +104,7 @@ export const stackPropsFor = (config: DeployConfig): ParleyStackProps => ({
     createReceiptRuleSet: config.createReceiptRuleSet,
     activateReceiptRuleSet: config.activateReceiptRuleSet,
     existingReceiptRuleSetName: config.existingReceiptRuleSetName,
+    smsDeliveryStatusLogs: config.smsDeliveryStatusLogs,
+    existingSmsDeliveryStatusLogGroups: config.existingSmsDeliveryStatusLogGroups,
   },
 });

@@ -288,7 +288,7 @@ export class ParleyInboundEmail extends Construct {
 }
 
 /** A resource ARN as cdk-nag prints it in a finding id: `<LogicalId.Arn>` for a GetAtt, `<LogicalId>` for a Ref. */
-const nagFinding = (scope: Construct, value: string): string => {
+export const nagFinding = (scope: Construct, value: string): string => {
   const flatten = (node: unknown): string => {
     if (typeof node === 'string') return node;
     const cfn = node as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [string, string]; Ref?: string };

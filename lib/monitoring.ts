@@ -5,6 +5,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -57,7 +58,24 @@ export interface ParleyDashboardSources {
   readonly deadLetterQueues: Readonly<Record<string, sqs.IQueue>>;
   /** The topic SES notifies of stored inbound mail: its row shows mail received and notifications not delivered. */
   readonly inboundEmailTopic?: sns.ITopic;
+  /** The topic SES publishes the configuration set's events to: events received and not delivered. */
+  readonly deliveryStatusTopic?: sns.ITopic;
+  /** The configuration set whose reputation (bounce and complaint rates) is graphed beside its alarms. */
+  readonly configurationSet?: ses.IConfigurationSet;
 }
+
+/**
+ * Design section 13's reputation alarms, as fractions (SES publishes `Reputation.*` between 0 and 1): half of the
+ * rates at which SES puts an account under review (5% bounces, 0.1% complaints), so there is time to act first.
+ */
+export const emailBounceRateAlarmThreshold = 0.025;
+export const emailComplaintRateAlarmThreshold = 0.0005;
+/** SMS: this percentage of delivery reports failed in 15 minutes, counted once there are enough reports. */
+export const smsDeliveryFailureRateAlarmThreshold = 10;
+/** Fewer reports than this in 15 minutes never raise the SMS alarm: two failures out of five are no trend. */
+export const smsDeliveryFailureRateMinimumReports = 20;
+
+const fifteenMinutes = Duration.minutes(15);
 
 const fiveMinutes = Duration.minutes(5);
 
@@ -65,7 +83,8 @@ const fiveMinutes = Duration.minutes(5);
  * Alarms and where they go: one KMS-encrypted, TLS-only SNS topic, or the embedding app's own. Alarms treat
  * missing data as fine and fire on the first occurrence (a dead-lettered inbound message is a customer left waiting,
  * a missed event a backend out of step), except failed sends: a channel turns some down one by one (a bad number, a
- * bounced address), so that one fires on a count in 5 minutes. The one dashboard, named after the stack and its
+ * bounced address), so that one fires on a count in 5 minutes; and delivery, watched as rates (SES's bounce and
+ * complaint rates, the share of failed SMS delivery reports) against what the providers tolerate. The one dashboard, named after the stack and its
  * region (a dashboard name is unique across all of the account's regions), shows the functions' own metrics, both
  * APIs, every function and the dead-letter queues.
  */
@@ -228,6 +247,31 @@ export class ParleyMonitoring extends Construct {
         ]),
       );
     }
+    const statusTopic = sources.deliveryStatusTopic;
+    if (statusTopic) {
+      this.dashboard.addWidgets(
+        widget('Email delivery status (SES events)', [
+          statusTopic.metricNumberOfMessagesPublished({ ...sum, label: 'events' }),
+          statusTopic.metricNumberOfNotificationsFailed({ ...sum, label: 'not delivered' }),
+        ]),
+      );
+    }
+    const configurationSet = sources.configurationSet;
+    this.dashboard.addWidgets(
+      ...(configurationSet
+        ? [
+            widget('Email bounce rate', [reputationMetric('Reputation.BounceRate', configurationSet)], 8, [
+              { value: emailBounceRateAlarmThreshold, label: 'alarm' },
+            ]),
+            widget('Email complaint rate', [reputationMetric('Reputation.ComplaintRate', configurationSet)], 8, [
+              { value: emailComplaintRateAlarmThreshold, label: 'alarm' },
+            ]),
+          ]
+        : []),
+      widget('SMS delivery failures (%)', [smsDeliveryFailureRate()], 8, [
+        { value: smsDeliveryFailureRateAlarmThreshold, label: 'alarm' },
+      ]),
+    );
   }
 
   /** Any invocation error (an unhandled exception, a timeout, an init failure) of the function. */
@@ -253,6 +297,46 @@ export class ParleyMonitoring extends Construct {
     return this.alarm(id, visible, { alarmDescription: `Parley: messages in dead-letter queue ${id}` });
   }
 
+  /**
+   * SES's bounce rate for the configuration set reaching {@link emailBounceRateAlarmThreshold}. The configuration set
+   * has reputation metrics on, so SES publishes `Reputation.BounceRate` with the dimension `ses:configuration-set`
+   * (its name) for Parley's mail alone, beside the account-wide series without a dimension that SES's enforcement
+   * reads. The rate is SES's own, over a representative volume of recent mail, so its maximum is taken as it is.
+   */
+  alarmOnEmailBounceRate(id: string, configurationSet: ses.IConfigurationSet): cloudwatch.Alarm {
+    return this.alarm(id, reputationMetric('Reputation.BounceRate', configurationSet), {
+      alarmDescription: `Parley: email bounce rate at or over ${emailBounceRateAlarmThreshold * 100}% (configuration set)`,
+      threshold: emailBounceRateAlarmThreshold,
+    });
+  }
+
+  /** SES's complaint rate for the configuration set reaching {@link emailComplaintRateAlarmThreshold}; as above. */
+  alarmOnEmailComplaintRate(id: string, configurationSet: ses.IConfigurationSet): cloudwatch.Alarm {
+    return this.alarm(id, reputationMetric('Reputation.ComplaintRate', configurationSet), {
+      alarmDescription: `Parley: email complaint rate at or over ${emailComplaintRateAlarmThreshold * 100}% (configuration set)`,
+      threshold: emailComplaintRateAlarmThreshold,
+    });
+  }
+
+  /**
+   * The share of SMS delivery reports that were failures, in percent, reaching
+   * {@link smsDeliveryFailureRateAlarmThreshold} over 15 minutes with at least
+   * {@link smsDeliveryFailureRateMinimumReports} reports. Parley publishes SMS straight to phone numbers, not to a
+   * topic, so `NumberOfNotificationsFailed` (a topic's deliveries to its subscriptions, by `TopicName`) never counts
+   * them; `SMSSuccessRate` is the metric SNS publishes from the carriers' delivery reports, one sample per SMS (1
+   * delivered, 0 failed), so its average is the success rate and its sample count the number of reports. SNS
+   * collects it whether or not delivery status logs are on. Account-wide (no dimension): every SMS the account sends
+   * counts, Parley's or not.
+   */
+  alarmOnSmsDeliveryFailureRate(id: string): cloudwatch.Alarm {
+    return this.alarm(id, smsDeliveryFailureRate(), {
+      alarmDescription:
+        `Parley: ${smsDeliveryFailureRateAlarmThreshold}% or more of SMS delivery reports failed in 15 minutes ` +
+        `(at least ${smsDeliveryFailureRateMinimumReports} reports)`,
+      threshold: smsDeliveryFailureRateAlarmThreshold,
+    });
+  }
+
   private alarm(
     id: string,
     metric: cloudwatch.IMetric,
@@ -270,6 +354,28 @@ export class ParleyMonitoring extends Construct {
     return alarm;
   }
 }
+
+/** An SES reputation metric of the configuration set, its maximum over 15 minutes. */
+const reputationMetric = (metricName: string, configurationSet: ses.IConfigurationSet): cloudwatch.Metric =>
+  new cloudwatch.Metric({
+    namespace: 'AWS/SES',
+    metricName,
+    dimensionsMap: { 'ses:configuration-set': configurationSet.configurationSetName },
+    statistic: 'Maximum',
+    period: fifteenMinutes,
+  });
+
+/** Failed SMS delivery reports in percent over 15 minutes; 0 while there are too few reports to tell. */
+const smsDeliveryFailureRate = (): cloudwatch.MathExpression => {
+  const smsSuccessRate = (statistic: string) =>
+    new cloudwatch.Metric({ namespace: 'AWS/SNS', metricName: 'SMSSuccessRate', statistic, period: fifteenMinutes });
+  return new cloudwatch.MathExpression({
+    expression: `IF(reports >= ${smsDeliveryFailureRateMinimumReports}, 100 * (1 - delivered), 0)`,
+    usingMetrics: { delivered: smsSuccessRate('Average'), reports: smsSuccessRate('SampleCount') },
+    period: fifteenMinutes,
+    label: 'SMS delivery failures (%)',
+  });
+};
 
 /** A line graph from zero, a third (8) or half (12) of the dashboard's 24 columns wide. */
 const widget = (

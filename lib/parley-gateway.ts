@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import * as envNames from '../functions/config/env-names.ts';
 import { type HttpHandlerName, httpRoutes, webSocketRoutes } from '../functions/routes.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
+import { ParleyDeliveryStatus } from './delivery-status.ts';
 import { ParleyEmail } from './email.ts';
 import { ParleyEvents } from './events.ts';
 import { type ApiThrottle, ParleyHttpApi } from './http-api.ts';
@@ -95,6 +96,23 @@ export interface ParleyGatewayProps {
    * @default none: a rule set of Parley's own
    */
   readonly existingReceiptRuleSetName?: string;
+  /**
+   * Record SMS delivery status too (email status is always on). SNS reports an SMS's delivery only in its delivery
+   * status logs, a setting of the whole account and region: true sets it (SNS `SetSMSAttributes`: a logging role of
+   * the stack's and 100% success sampling, so every SMS the account sends, Parley's or not, is logged to CloudWatch
+   * Logs and paid for as log ingestion), creates the two `sns/<region>/<account>/DirectPublishToPhoneNumber[/Failure]`
+   * log groups and streams both to `delivery-status`. Deleting the stack switches the logs off again (the role is
+   * cleared, sampling set to 0) and leaves the log groups.
+   * @default false
+   */
+  readonly smsDeliveryStatusLogs?: boolean;
+  /**
+   * With `smsDeliveryStatusLogs`: the two SNS SMS log groups exist already (SNS creates them on the first SMS it logs,
+   * so they do wherever delivery status logging was ever on, or a deleted stack left them), so take them by name
+   * instead of creating them, which would fail the deploy. Their retention is left as it is.
+   * @default false: the stack creates them with `logRetention`
+   */
+  readonly existingSmsDeliveryStatusLogGroups?: boolean;
   /** Retention of the function logs and the API access log. @default three months */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -188,6 +206,13 @@ const inboundEmailAccess: Access = {
   pushChat: true,
 };
 
+/**
+ * Records each message's delivery status (SES events, SNS SMS delivery logs): it finds an SMS by its destination
+ * number through gsi1, so the table and every index; a failed message may be sent again on the other channel, so
+ * SMS, email and the token secret (reply addresses); and it announces the status, so events.
+ */
+const deliveryStatusAccess: Access = { table: 'items', putEvents: true, tokens: true, sms: true, email: true };
+
 /** The API that integrates a function: it learns that API's own URL from its events, never from its settings. */
 type IntegratedInto = 'http' | 'webSocket' | 'none';
 
@@ -201,8 +226,8 @@ const pascalCase = (name: string): string =>
 /**
  * A whole Parley gateway: the single table, the HTTP API with its authorizer and one function per handler, the
  * chat's WebSocket API, the inbound SMS topic and its function, inbound email (SES receipt rule, mail bucket,
- * topic) and its function, the event bus, outbound email settings, the token secret, the alarms and the ops
- * dashboard. Use it from your own CDK app, or deploy `ParleyStack`.
+ * topic) and its function, delivery status (the SES event topic, opted in the SMS delivery status logs) and its
+ * function, the event bus, outbound email settings, the token secret, the alarms and the ops dashboard. Use it from your own CDK app, or deploy `ParleyStack`.
  *
  * The chat page and the agent console (`GET /chat`, `GET /agent`) are two small HTML files served by the pages
  * function on the HTTP API itself, not from S3 behind CloudFront: same origin as the API they call, so no CORS;
@@ -238,6 +263,12 @@ export class ParleyGateway extends Construct {
   readonly inboundEmail: ParleyFunction;
   /** Every inbound email notification nobody processed, whichever step gave up on it; alarmed on. */
   readonly inboundEmailDeadLetters: DeadLetterQueue;
+  /** The SES event topic and, with `smsDeliveryStatusLogs`, the SMS logging setting, its role and log groups. */
+  readonly deliveryStatusSources: ParleyDeliveryStatus;
+  /** Subscribed to the SES event topic and, with `smsDeliveryStatusLogs`, to the SMS delivery status logs. */
+  readonly deliveryStatus: ParleyFunction;
+  /** Every delivery status report nobody processed, whichever step gave up on it; alarmed on. */
+  readonly deliveryStatusDeadLetters: DeadLetterQueue;
   /**
    * Events EventBridge kept refusing after the functions' retries, one message per PutEvents call with the entries
    * as sent (`entries`) and why each failed (`errors`); replay with `aws events put-events --entries`. Alarmed on.
@@ -387,6 +418,35 @@ export class ParleyGateway extends Construct {
     this.inboundEmailReceiving.subscribe(this.inboundEmail.fn, emailDeadLetterQueue);
     this.monitoring.alarmOnDeadLetterQueue('InboundEmailDeadLetters', emailDeadLetterQueue);
 
+    // The inbound shape again: one dead-letter queue for the handler's malformed reports, what Lambda gave up on and
+    // what SNS could not deliver. Both sources invoke the function asynchronously (SNS for the SES events, CloudWatch
+    // Logs for the SMS log batches), so Lambda's two retries and this queue cover either.
+    this.deliveryStatusDeadLetters = new DeadLetterQueue(this, 'DeliveryStatusDeadLetters');
+    const statusDeadLetterQueue = this.deliveryStatusDeadLetters.queue;
+    this.deliveryStatus = newFunction(
+      'delivery-status',
+      'Parley: delivery status (SES events, SNS SMS delivery logs)',
+      {
+        deadLetterQueue: statusDeadLetterQueue,
+        retryAttempts: 2,
+      },
+    );
+    this.deliveryStatus.addEnvironment(envNames.deadLetterQueueUrl, statusDeadLetterQueue.queueUrl);
+    this.grantAccess(this.deliveryStatus, deliveryStatusAccess, 'none');
+    this.deliveryStatusDeadLetters.grantSendMessage(this.deliveryStatus.fn);
+    this.deliveryStatusSources = new ParleyDeliveryStatus(this, 'DeliveryStatusSources', {
+      configurationSet: this.email.configurationSet,
+      fn: this.deliveryStatus.fn,
+      deadLetterQueue: statusDeadLetterQueue,
+      smsDeliveryStatusLogs: props.smsDeliveryStatusLogs,
+      existingSmsDeliveryStatusLogGroups: props.existingSmsDeliveryStatusLogGroups,
+      logRetention: props.logRetention,
+    });
+    this.monitoring.alarmOnDeadLetterQueue('DeliveryStatusDeadLetters', statusDeadLetterQueue);
+    this.monitoring.alarmOnEmailBounceRate('EmailBounceRate', this.email.configurationSet);
+    this.monitoring.alarmOnEmailComplaintRate('EmailComplaintRate', this.email.configurationSet);
+    this.monitoring.alarmOnSmsDeliveryFailureRate('SmsDeliveryFailureRate');
+
     this.monitoring.addDashboardWidgets({
       httpStage: this.httpApi.stage,
       webSocketStage: this.webSocketApi.stage,
@@ -396,14 +456,18 @@ export class ParleyGateway extends Construct {
           ...functions,
           'inbound-sms': this.inboundSms,
           'inbound-email': this.inboundEmail,
+          'delivery-status': this.deliveryStatus,
         }).map(([name, fn]) => [name, fn.fn]),
       ),
       deadLetterQueues: {
         'inbound SMS': deadLetterQueue,
         'inbound email': emailDeadLetterQueue,
+        'delivery status': statusDeadLetterQueue,
         'undelivered events': this.undeliveredEvents.queue,
       },
       inboundEmailTopic: this.inboundEmailReceiving.topic,
+      deliveryStatusTopic: this.deliveryStatusSources.topic,
+      configurationSet: this.email.configurationSet,
     });
   }
 

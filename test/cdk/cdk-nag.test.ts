@@ -92,6 +92,7 @@ describe('cdk-nag AwsSolutions gate', () => {
           'Customers',
           'InboundSms',
           'InboundEmail',
+          'DeliveryStatus',
           'Messages',
           'Openapi',
           'Pages',
@@ -102,7 +103,7 @@ describe('cdk-nag AwsSolutions gate', () => {
           'WsDisconnect',
           'WsMessage',
         ].map((fn) => `${fn}/Role/DefaultPolicy AwsSolutions-IAM5[Resource::*]`),
-        ...['SendMessage', 'Conversations', 'InboundSms'].map(
+        ...['SendMessage', 'Conversations', 'InboundSms', 'DeliveryStatus'].map(
           (fn) => `${fn}/SmsPublishPolicy AwsSolutions-IAM5[Resource::*]`,
         ),
         ...['Conversations', 'WsMessage', 'InboundSms', 'InboundEmail'].map(

@@ -10,6 +10,7 @@ describe('deploy configuration (context "parley")', () => {
       stackName: 'Parley',
       emailDomain: 'example.com',
       replyDomain: 'reply.example.com',
+      smsDeliveryStatusLogs: false,
     });
   });
 
@@ -63,6 +64,22 @@ describe('deploy configuration (context "parley")', () => {
     );
     const shared = stackPropsFor(parseDeployConfig('{"existingReceiptRuleSetName":"bank-inbound"}')).gateway;
     expect(shared.existingReceiptRuleSetName).toBe('bank-inbound');
+  });
+
+  it('leaves SMS delivery status logs off by default; maps turning them on, on existing log groups or new ones', () => {
+    expect(stackPropsFor(parseDeployConfig(undefined)).gateway).toMatchObject({
+      smsDeliveryStatusLogs: false,
+      existingSmsDeliveryStatusLogGroups: undefined,
+    });
+    expect(stackPropsFor(parseDeployConfig({ smsDeliveryStatusLogs: true })).gateway.smsDeliveryStatusLogs).toBe(true);
+    const existing = stackPropsFor(
+      parseDeployConfig('{"smsDeliveryStatusLogs":true,"existingSmsDeliveryStatusLogGroups":true}'),
+    ).gateway;
+    expect(existing).toMatchObject({ smsDeliveryStatusLogs: true, existingSmsDeliveryStatusLogGroups: true });
+    expect(() => parseDeployConfig({ existingSmsDeliveryStatusLogGroups: true })).toThrow(
+      'existingSmsDeliveryStatusLogGroups',
+    );
+    expect(() => parseDeployConfig({ smsDeliveryStatusLogs: 'yes' })).toThrow('smsDeliveryStatusLogs');
   });
 
   it.each([

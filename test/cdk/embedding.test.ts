@@ -63,9 +63,9 @@ describe('ParleyGateway embedded in a bank’s own app', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.length).toBeGreaterThan(0);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([bankAlarmsArn]);
-    // The topics left are the inbound SMS and inbound email topics, each with its own key.
-    template.resourceCountIs('AWS::SNS::Topic', 2);
-    template.resourceCountIs('AWS::SNS::Subscription', 2);
+    // The topics left are the inbound SMS, inbound email and SES event topics, each with its own key.
+    template.resourceCountIs('AWS::SNS::Topic', 3);
+    template.resourceCountIs('AWS::SNS::Subscription', 3);
     expect(
       Object.values(template.findResources('AWS::KMS::Key')).map((key) => key.Properties.Description),
     ).not.toContain('Parley alarm topic');

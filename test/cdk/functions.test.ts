@@ -28,7 +28,7 @@ const allowsPutEvents = (handlerName: HandlerName): boolean =>
   );
 
 describe('Lambda functions', () => {
-  it('are one per distinct handler of the route tables, plus the authorizer, inbound SMS and inbound email', () => {
+  it('are one per distinct handler of the route tables, plus the authorizer, inbound SMS, inbound email and delivery status', () => {
     expect(handlerNames).toEqual([
       'send-message',
       'messages',
@@ -45,6 +45,7 @@ describe('Lambda functions', () => {
       'authorizer',
       'inbound-sms',
       'inbound-email',
+      'delivery-status',
     ]);
     expect(functions).toHaveLength(handlerNames.length);
     for (const name of handlerNames) expect(environmentOf(name)).toBeDefined();
@@ -142,6 +143,17 @@ describe('Lambda functions', () => {
         'PARLEY_INBOUND_EMAIL_BUCKET',
       ],
     ],
+    [
+      'delivery-status',
+      [
+        'PARLEY_DEAD_LETTER_QUEUE_URL',
+        'PARLEY_EVENTS_DLQ_URL',
+        'PARLEY_TOKEN_SECRET_ARN',
+        'PARLEY_SES_CONFIGURATION_SET',
+        'PARLEY_REPLY_DOMAIN',
+        'PARLEY_PUBLIC_URL',
+      ],
+    ],
   ])('%s gets exactly the settings it reads, beyond the table and the bus: %j', (name, settings) => {
     expect(Object.keys(environmentOf(name)).sort()).toEqual(
       ['POWERTOOLS_SERVICE_NAME', 'PARLEY_TABLE_NAME', 'PARLEY_EVENT_BUS_NAME', ...settings].sort(),
@@ -222,6 +234,7 @@ describe('Lambda functions', () => {
         'ws-disconnect',
         'inbound-sms',
         'inbound-email',
+        'delivery-status',
       ].sort(),
     );
     for (const name of handlerNames) {
@@ -237,7 +250,7 @@ describe('Lambda functions', () => {
     expect(environmentOf('inbound-sms')).not.toHaveProperty('PARLEY_CACHE_TTL_MS');
   });
 
-  it('inbound SMS and email retry a failed event twice, then dead-letter it; HTTP functions have no async settings', () => {
+  it('inbound SMS, email and delivery status retry a failed event twice, then dead-letter it; HTTP functions have no async settings', () => {
     const queueId = logicalIdOf(stack, stack.gateway.inboundSmsDeadLetters.queue);
     const inbound = functionLogicalId(stack, 'inbound-sms');
     expect(template.toJSON().Resources[inbound].Properties.DeadLetterConfig).toEqual({
@@ -247,10 +260,10 @@ describe('Lambda functions', () => {
       FunctionName: { Ref: inbound },
       MaximumRetryAttempts: 2,
     });
-    // inbound-email's own: test/cdk/inbound-email.test.ts.
-    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 2);
+    // inbound-email's own: test/cdk/inbound-email.test.ts; delivery-status's: test/cdk/delivery-status.test.ts.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
     const withDeadLetters = functions.filter((fn) => fn.Properties.DeadLetterConfig !== undefined);
-    expect(withDeadLetters).toHaveLength(2);
+    expect(withDeadLetters).toHaveLength(3);
   });
 
   it('set no reserved concurrency', () => {

@@ -17,13 +17,17 @@ export const featureFlags = (): Record<string, unknown> => {
   return flags;
 };
 
-/** Every Lambda entry point the gateway builds: both route tables' handlers, the authorizer, inbound SMS and email. */
+/**
+ * Every Lambda entry point the gateway builds: both route tables' handlers, the authorizer, inbound SMS and email,
+ * delivery status.
+ */
 export const handlerNames = [
   ...new Set(httpRoutes.map((route) => route.handler)),
   ...webSocketRoutes.map((route) => route.handler),
   'authorizer',
   'inbound-sms',
   'inbound-email',
+  'delivery-status',
 ] as const;
 
 /**
@@ -129,6 +133,7 @@ const gatewayFunction = ({ gateway }: ParleyStack, handlerName: HandlerName): Pa
   if (handlerName === 'authorizer') return gateway.authorizer;
   if (handlerName === 'inbound-sms') return gateway.inboundSms;
   if (handlerName === 'inbound-email') return gateway.inboundEmail;
+  if (handlerName === 'delivery-status') return gateway.deliveryStatus;
   return gateway.functions[handlerName];
 };
 

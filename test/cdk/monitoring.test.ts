@@ -161,10 +161,10 @@ describe('monitoring', () => {
     }
   });
 
-  it('has nothing else: one alarm per function, the 5xx, the three dead-letter queues, events and failed-sends alarms', () => {
+  it('has nothing else: one alarm per function, the 5xx, the four dead-letter queues, events, failed sends, bounces, complaints and SMS delivery failures', () => {
     // InboundDeadLettered and EventsDeadLettered have no alarm of their own: each is a message in a queue alarmed
     // on; EventsRetried is no failure at all.
-    expect(alarms).toHaveLength(handlerNames.length + 6);
+    expect(alarms).toHaveLength(handlerNames.length + 10);
     for (const metricName of ['InboundDeadLettered', 'EventsDeadLettered', 'EventsRetried']) {
       expect(alarms.filter((alarm) => alarm.Properties.MetricName === metricName)).toEqual([]);
     }
@@ -190,10 +190,10 @@ describe('monitoring', () => {
 
   it('has no email subscription when no alarm email is configured', () => {
     const { template: quiet } = synthGateway({ gateway: { alarmEmail: undefined } });
-    // The subscriptions left are the inbound SMS and email functions', on their own topics.
+    // The subscriptions left are the inbound SMS, inbound email and delivery status functions', on their own topics.
     expect(quiet.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual({});
     expect(quiet.findResources('AWS::SNS::Subscription', { Properties: { TopicArn: { Ref: topicId } } })).toEqual({});
-    quiet.resourceCountIs('AWS::SNS::Subscription', 2);
+    quiet.resourceCountIs('AWS::SNS::Subscription', 3);
   });
 });
 
@@ -228,7 +228,7 @@ describe('dashboard', () => {
     ]);
   });
 
-  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email and undelivered events', () => {
+  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email, delivery status and undelivered events', () => {
     const depth = (queue: IConstruct) => [
       'AWS/SQS',
       'ApproximateNumberOfMessagesVisible',
@@ -239,11 +239,13 @@ describe('dashboard', () => {
     expect(linesOf(widget)).toEqual([
       depth(stack.gateway.inboundSmsDeadLetters.queue),
       depth(stack.gateway.inboundEmailDeadLetters.queue),
+      depth(stack.gateway.deliveryStatusDeadLetters.queue),
       depth(stack.gateway.undeliveredEvents.queue),
     ]);
     expect(renderingOf(widget)).toEqual([
       ['inbound SMS', 'Maximum'],
       ['inbound email', 'Maximum'],
+      ['delivery status', 'Maximum'],
       ['undelivered events', 'Maximum'],
     ]);
   });

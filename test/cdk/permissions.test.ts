@@ -39,6 +39,7 @@ const eventPublishers: HandlerName[] = [
   'ws-disconnect',
   'inbound-sms',
   'inbound-email',
+  'delivery-status',
 ];
 
 const baseTableItemActions = [
@@ -129,7 +130,7 @@ describe('least-privilege grants', () => {
   });
 
   it('table access names the table and each index: no index/* and no Scan', () => {
-    for (const handler of ['send-message', 'messages', 'customers', 'templates'] as const) {
+    for (const handler of ['send-message', 'messages', 'customers', 'templates', 'delivery-status'] as const) {
       const table = statementsOf(handler).filter((statement) => actionsOf(statement).includes('dynamodb:Query'));
       expect(table, handler).toHaveLength(1);
       expect(actionsOf(table[0] as PolicyStatementJson).sort()).toEqual(tableItemActions);
@@ -187,7 +188,7 @@ describe('least-privilege grants', () => {
       const publishes = eventPublishers.includes(handler);
       expect(allActions(handler).includes('events:PutEvents'), handler).toBe(publishes);
       // Their own dead-letter queue too: above, and in inbound-email.test.ts.
-      if (handler === 'inbound-sms' || handler === 'inbound-email') continue;
+      if (handler === 'inbound-sms' || handler === 'inbound-email' || handler === 'delivery-status') continue;
       const sqs = statementsOf(handler).filter((statement) => actionsOf(statement).some((a) => a.startsWith('sqs:')));
       expect(sqs, handler).toEqual(
         publishes
@@ -313,14 +314,14 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('only send-message, conversations and inbound email send email; only the first two and inbound SMS publish SMS', () => {
+  it('only send-message, conversations, inbound email and delivery status send email; only the first two, inbound SMS and delivery status publish SMS', () => {
     for (const handler of handlerNames) {
       const actions = allActions(handler);
       expect(actions.includes('ses:SendEmail'), handler).toBe(
-        ['send-message', 'conversations', 'inbound-email'].includes(handler),
+        ['send-message', 'conversations', 'inbound-email', 'delivery-status'].includes(handler),
       );
       expect(actions.includes('sns:Publish'), handler).toBe(
-        ['send-message', 'conversations', 'inbound-sms'].includes(handler),
+        ['send-message', 'conversations', 'inbound-sms', 'delivery-status'].includes(handler),
       );
     }
   });
