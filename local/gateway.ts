@@ -14,6 +14,7 @@ import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import * as envNames from '../functions/config/env-names.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
+import { installLocalClock, localClock, parseClockRequest } from './clock.ts';
 import { startDeliveryReporter } from './delivery-reporter.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { startDemoBackend } from './demo-backend.ts';
@@ -178,6 +179,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     if (upgrade) return upgrade(req, socket, head);
     socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
+  installLocalClock();
   const port = await listen(server, options.port ?? 3000, host);
   server.on('error', (error) => console.error('[parley] server error', error.message));
   const baseUrl = `http://${host}:${port}`;
@@ -506,6 +508,16 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
         return await simulateInboundEmail(req, res);
       }
       if (req.method === 'POST' && url.pathname === '/_local/faults') return await setFault(req, res);
+      if (url.pathname === '/_local/clock' && (req.method === 'GET' || req.method === 'POST')) {
+        if (req.method === 'POST') {
+          const input = await readJsonBody(req, res, 4 * 1024);
+          if (input === undefined) return;
+          const parsed = parseClockRequest(input, localClock.now());
+          if (!parsed.ok) return sendJson(res, 400, { error: { code: 'invalid_request', message: parsed.message } });
+          localClock.advance(parsed.advanceMs);
+        }
+        return sendJson(res, 200, { now: new Date(localClock.now()).toISOString(), offsetMs: localClock.offsetMs() });
+      }
       if (req.method === 'GET' && url.pathname === '/_local/inbound') {
         const from = url.searchParams.get('from');
         return sendJson(res, 200, from ? inboundLog.filter((m) => m.from === from) : inboundLog);

@@ -31,6 +31,8 @@ const promptSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('confirm'),
     expiresInSeconds: z._default(z.int().check(z.minimum(1), z.maximum(604_800)), 3600),
+    /** Step-up (DESIGN section 16): an answer counts only once the customer sends back the code Parley replies with. */
+    verify: z.optional(z.literal('code')),
   }),
   z.strictObject({
     type: z.literal('choice'),
@@ -50,6 +52,7 @@ const promptSchema = z.discriminatedUnion('type', [
         ),
       ),
     expiresInSeconds: z._default(z.int().check(z.minimum(1), z.maximum(604_800)), 3600),
+    verify: z.optional(z.literal('code')),
   }),
 ]);
 

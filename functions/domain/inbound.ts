@@ -7,6 +7,13 @@ import { consentChangedEvent, recordConsent } from './consent.ts';
 import { ProviderUnavailableError, RetriesExhaustedError, UnattributableInboundError } from './errors.ts';
 import { parleyEvent } from './events.ts';
 import { newMessageId, newTimelineId } from './ids.ts';
+import {
+  begin as beginStepUp,
+  recordCodeSent,
+  type StepUpDeps,
+  type VerificationDecision,
+  verify as verifyStep,
+} from './inbound-step-up.ts';
 import { type Classified as ClassifiedReply, classifyKeyword } from './keywords.ts';
 import type {
   Channel,
@@ -31,6 +38,7 @@ import type {
 } from './ports.ts';
 import { hintFor, matchPrompt, type PromptMatch, whichQuestion } from './prompt-matcher.ts';
 import { maxPromptAnswers } from './prompt-policy.ts';
+import { redactCode } from './step-up.ts';
 import { renderTemplate } from './templates.ts';
 import { cutText, replySubjectOf } from './text.ts';
 
@@ -85,6 +93,8 @@ export interface InboundDeps extends OutboundDeps {
   /** How long an answer is kept on the customer (the inbound message keeps it for good). */
   answerKeepMs: number;
   claimLeaseMs: number;
+  /** Step-up confirmation of prompts sent with `verify: "code"` (DESIGN section 16); without it they answer at once. */
+  stepUp?: StepUpDeps;
   /** CALL and CHAT: a callback request or a chat link, with the reply that acknowledges it. */
   escalate(input: {
     tenant: Tenant;
@@ -121,10 +131,16 @@ export const unknownSenderId = (channel: Channel, address: string) => `${channel
 /** What Parley answers the customer, and why. */
 interface Reply {
   body: string;
+  /** What is stored instead of `body` (a step-up code reply, with the code blanked). */
+  storedBody?: string;
 }
 
 interface Decision {
   effect: InboundEffect;
+  /** A valid answer to a prompt with `verify: "code"`: the verification starts, the prompt stays open. */
+  stepUpBegin?: { prompt: OpenPrompt; answer: string };
+  /** The pending verification read this message (a code, a new answer): what it decided. */
+  verification?: VerificationDecision;
   escalation?: { kind: 'callback' | 'chat'; keyword: string };
   update: Omit<CustomerInboundUpdate, 'at' | 'channel' | 'create'>;
   replies: Reply[];
@@ -215,6 +231,37 @@ export const handleInbound = async (deps: InboundDeps, received: InboundMessage)
         ...(ignored !== 'own_address' && { attention: 'free_text' as const }),
       };
 
+  // A valid answer to a prompt that asks for a code: the verification starts, and its code goes in the replies.
+  let verification = 'verification' in decision ? decision.verification : undefined;
+  let codeReply: number | undefined =
+    verification?.codeReplyIndex === undefined ? undefined : verification.codeReplyIndex;
+  if ('stepUpBegin' in decision && decision.stepUpBegin && deps.stepUp) {
+    const begun = await beginStepUp(deps.stepUp, {
+      tenantId: tenant.tenantId,
+      tenantName: tenant.name,
+      customerId: claim.customerId,
+      customer: decision.customer,
+      prompt: decision.stepUpBegin.prompt,
+      answer: decision.stepUpBegin.answer,
+      inboundMessageId: inbound.inboundMessageId,
+      messageId,
+      channel: inbound.channel,
+      from: inbound.from,
+      text: ruleTextOf(inbound),
+      ...(inbound.subject !== undefined && { subject: inbound.subject }),
+      receivedAt: inbound.receivedAt,
+      now,
+    });
+    if (begun) {
+      verification = begun;
+      if (begun.codeReplyIndex !== undefined) codeReply = decision.replies.length + begun.codeReplyIndex;
+      decision.effect = begun.effect;
+      // New arrays: a rule's decision may share its empty ones (`nothing`).
+      decision.replies = [...decision.replies, ...begun.replies];
+      decision.events = [...decision.events, ...begun.events];
+    }
+  }
+
   if ('escalation' in decision && decision.escalation) {
     const escalated = await deps.escalate({
       tenant,
@@ -229,6 +276,10 @@ export const handleInbound = async (deps: InboundDeps, received: InboundMessage)
     decision.replies.push({ body: escalated.reply });
   }
   const replies = await sendReplies(deps, inbound, claim.customerId, messageId, decision.replies);
+  const codeMessage = codeReply === undefined ? undefined : replies[codeReply];
+  if (deps.stepUp && verification && codeMessage?.providerMessageId) {
+    await recordCodeSent(deps.stepUp, verification.state, codeMessage.providerMessageId, deps.clock.now());
+  }
   if ('attention' in decision && decision.attention) {
     // Summaries, not bodies, on the attention list (DESIGN section 8: 160 characters).
     const summary = ignored ? `Not acted on (${ignored.replace('_', ' ')}): ${inbound.body}` : inbound.body;
@@ -248,8 +299,9 @@ export const handleInbound = async (deps: InboundDeps, received: InboundMessage)
     channel: inbound.channel,
     to: inbound.to,
     from: inbound.from,
-    body: inbound.body,
-    ...(inbound.fullText !== undefined && { fullText: inbound.fullText }),
+    // A code sent back for a verification is kept blanked, as the code reply is: the table never holds a code.
+    body: verification ? redactCode(inbound.body) : inbound.body,
+    ...(inbound.fullText !== undefined && { fullText: verification ? redactCode(inbound.fullText) : inbound.fullText }),
     ...(inbound.subject !== undefined && { subject: inbound.subject }),
     // What an answer to it threads under (a backend's send naming it in `inReplyTo`); the newest few references
     // are enough to thread (RFC 5322 lets them be shortened), and keep the item small.
@@ -378,16 +430,49 @@ const decideAndRecord = async (
   consent: { record: ConsentRecord; newest: boolean; changed: boolean } | undefined,
   unknownSender: boolean,
 ): Promise<Decision & { customer: Customer | undefined }> => {
+  // A pending verification reads the message first, once: its state is written as it decides, so a retry after a
+  // customer conflict carries out the same decision rather than reading the message again.
+  let verification: VerificationDecision | undefined | null = null;
   for (let attempt = 0; attempt < 8; attempt++) {
     // The first read may be eventually consistent (half the cost); a retry after a conflict reads the latest.
     const customer = await deps.customers.getCustomer(inbound.tenant.tenantId, customerId, {
       consistent: attempt > 0,
     });
-    const context = await gather(deps, inbound, customer, messageId, classified, consent);
-    const decision = decide(context);
+    if (verification === null) {
+      verification = deps.stepUp
+        ? await verifyStep(deps.stepUp, {
+            tenantId: inbound.tenant.tenantId,
+            customer,
+            inboundMessageId: inbound.inboundMessageId,
+            messageId,
+            channel: inbound.channel,
+            from: inbound.from,
+            text: ruleTextOf(inbound),
+            ...(inbound.subject !== undefined && { subject: inbound.subject }),
+            receivedAt: inbound.receivedAt,
+            now: deps.clock.now(),
+          })
+        : undefined;
+    }
+    const decision: Decision = verification
+      ? {
+          effect: verification.effect,
+          update: {
+            ...(verification.answers && { answers: verification.answers }),
+            ...(verification.dropPrompts && { dropPrompts: verification.dropPrompts }),
+          },
+          replies: verification.replies,
+          events: verification.events,
+          verification,
+        }
+      : decide(await gather(deps, inbound, customer, messageId, classified, consent));
+    const pruned = prune(customer, deps, deps.clock.now(), decision);
     const update: CustomerInboundUpdate = {
       ...decision.update,
-      ...prune(customer, deps, deps.clock.now(), decision),
+      ...pruned,
+      ...((decision.update.dropPrompts || pruned.dropPrompts) && {
+        dropPrompts: [...(decision.update.dropPrompts ?? []), ...(pruned.dropPrompts ?? [])],
+      }),
       at: inbound.receivedAt,
       channel: inbound.channel,
       // An existing customer's consent was set above, guarded by time; a new one starts with it.
@@ -445,6 +530,8 @@ interface RuleContext {
   match: PromptMatch;
   /** The tenant keyword's auto-reply, rendered (undefined when none or it cannot render). */
   keywordReply: string | undefined;
+  /** Whether prompts with `verify: "code"` get a step-up (the function has it). */
+  stepUp: boolean;
 }
 
 const gather = async (
@@ -465,6 +552,7 @@ const gather = async (
     consent,
     match: { kind: 'none' },
     keywordReply: undefined,
+    stepUp: deps.stepUp !== undefined,
   };
   if (classified.kind !== 'reply') return context;
   const namedPromptId = await resolveNamedPrompt(deps, inbound, customer);
@@ -569,6 +657,14 @@ const promptRule = (context: RuleContext): Decision | undefined => {
   const name = inbound.tenant.name;
   switch (match.kind) {
     case 'answer':
+      if (match.prompt.verify === 'code' && context.stepUp) {
+        return {
+          ...nothing,
+          effect: { type: 'prompt_verification', promptMessageId: match.prompt.messageId, step: 'code_sent' },
+          update: customer?.pendingQuestion ? { pendingQuestion: null } : {},
+          stepUpBegin: { prompt: match.prompt, answer: match.answer },
+        };
+      }
       return {
         effect: { type: 'prompt_answered', promptMessageId: match.prompt.messageId, answer: match.answer },
         update: {
@@ -795,6 +891,7 @@ const sendReplies = async (
         announce: 'failures',
         mayHaveBeenSent,
         progress,
+        ...(reply.storedBody !== undefined && { storedBody: reply.storedBody }),
       });
       sent.push(delivered.message);
     } catch (error) {

@@ -84,6 +84,8 @@ export interface OpenPrompt {
   /** A short excerpt of the message, to tell prompts apart when asking which one an answer is for. */
   summary: string;
   createdAt: string;
+  /** An answer needs a step-up code before it counts (DESIGN section 16). */
+  verify?: 'code';
 }
 
 export interface PromptAnswer {
@@ -142,6 +144,12 @@ export type InboundEffect =
   | { type: 'prompt_already_answered'; promptMessageId: string }
   | { type: 'prompt_question'; candidates: string[] }
   | { type: 'prompt_hint'; promptMessageId: string }
+  /** A message read by the step-up of a prompt with `verify: "code"`: what it did to the verification. */
+  | {
+      type: 'prompt_verification';
+      promptMessageId: string;
+      step: 'code_sent' | 'wrong_code' | 'completed' | 'failed' | 'ignored';
+    }
   | { type: 'keyword'; keyword: string }
   | { type: 'free_text' }
   /**
@@ -166,6 +174,8 @@ export interface PromptSpec {
   type: 'confirm' | 'choice';
   options?: { key: string; value: string }[];
   expiresAt: string;
+  /** An answer needs a step-up code (DESIGN section 16) before it counts. */
+  verify?: 'code';
 }
 
 export interface StatusChange {

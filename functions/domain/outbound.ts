@@ -66,6 +66,11 @@ export interface DeliverOptions {
    * the message as `unknown` without calling the provider, so it can never go twice.
    */
   mayHaveBeenSent?: boolean;
+  /**
+   * The text kept (stored, pushed to the chat) when it must differ from the one sent: a step-up code goes to the
+   * customer, never into the table (DESIGN section 16).
+   */
+  storedBody?: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -200,6 +205,7 @@ const record = async (deps: OutboundDeps, delivered: Delivered, options: Deliver
     message.statusHistory.push({ status, at });
   }
   if (options.response) message.response = options.response(delivered);
+  if (options.storedBody !== undefined) message.body = options.storedBody;
   // The HTML part is not kept: nothing shows it again, and every status report rewrites (and bills) the whole item.
   const { html: _html, ...stored } = message;
   await deps.messages.putMessage(stored);

@@ -19,6 +19,7 @@ import type {
   Template,
   Tenant,
 } from './model.ts';
+import type { StepUpState } from './step-up.ts';
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: MessageClaim };
 
@@ -348,4 +349,11 @@ export interface ChatStore {
 /** Pushes a frame to a WebSocket connection; 'gone' when the connection no longer exists. */
 export interface ConnectionPusher {
   push(connectionId: string, frame: unknown): Promise<'ok' | 'gone'>;
+}
+
+/** Step-up verifications (DESIGN section 16), written on a condition on the version read. */
+export interface StepUpStore {
+  getStepUp(tenantId: string, promptMessageId: string): Promise<StepUpState | undefined>;
+  /** False when the stored version is not `expected` (or, for `absent`, when one exists already). */
+  putStepUp(state: StepUpState, expected: number | 'absent'): Promise<boolean>;
 }

@@ -77,6 +77,7 @@ const promptSpec = (request: SendMessageRequest, now: number): PromptSpec | unde
   if (!request.prompt) return undefined;
   const spec: PromptSpec = { type: request.prompt.type, expiresAt: iso(now + request.prompt.expiresInSeconds * 1000) };
   if (request.prompt.type === 'choice') spec.options = request.prompt.options;
+  if (request.prompt.verify) spec.verify = request.prompt.verify;
   return spec;
 };
 
@@ -335,6 +336,7 @@ const accept = async (
     ...(request.reference !== undefined && { reference: request.reference }),
     summary: summarise(content.sms ?? content.email?.subject ?? ''),
     createdAt: claim.createdAt,
+    ...(prompt.verify && { verify: prompt.verify }),
   };
   // The prompts this one crowds out are closed in the same write, as far as this container knows them: the item
   // never holds more than the policy keeps, and its size (every send's cost) stays bounded.

@@ -4,6 +4,7 @@ import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
 import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
+import { DynamoStepUpStore } from '../adapters/dynamo/step-up-store.ts';
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
 import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
@@ -17,6 +18,7 @@ import { handleInbound, type InboundDeps, type InboundMessage, type InboundOutco
 import type { Template, Tenant } from '../domain/model.ts';
 import type { EmailSender, SmsSender } from '../domain/ports.ts';
 import { answerKeepMs, expiredPromptKeepMs } from '../domain/prompt-policy.ts';
+import { createStepUp } from '../domain/step-up.ts';
 import { createEscalation } from './chat/escalation-wiring.ts';
 import { createEventPublisher } from './http/events.ts';
 import { logger, metrics } from './http/observability.ts';
@@ -73,6 +75,10 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     expiredPromptKeepMs,
     answerKeepMs,
     claimLeaseMs: 30_000,
+    stepUp: {
+      engine: createStepUp({ secret: tokenSecret }),
+      store: new DynamoStepUpStore(config.tableName, db),
+    },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     escalate: ({ channel: _channel, ...input }) => escalateFromInbound(escalation.deps, input),
     // A customer who writes while chatting sees it in the chat too (when this function may push to the chat API).

@@ -35,9 +35,11 @@ import type {
   MessageStore,
   ParleyEvent,
   SmsSender,
+  StepUpStore,
   TimelinePage,
 } from '../../functions/domain/ports.ts';
 import type { SendDeps } from '../../functions/domain/send-message.ts';
+import type { StepUpState } from '../../functions/domain/step-up.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -1059,3 +1061,24 @@ export const escalationDeps = (): FakeEscalationDeps => {
     replyAddress,
   };
 };
+
+/** Step-up verifications in memory, with the adapter's version condition. */
+export class InMemoryStepUpStore implements StepUpStore {
+  readonly states = new Map<string, StepUpState>();
+  /** Conflicting writers to run just before the next put (each once): a concurrent try. */
+  readonly beforeNextPut: (() => void)[] = [];
+
+  async getStepUp(tenantId: string, promptMessageId: string): Promise<StepUpState | undefined> {
+    const state = this.states.get(`${tenantId}/${promptMessageId}`);
+    return state && copy(state);
+  }
+
+  async putStepUp(state: StepUpState, expected: number | 'absent'): Promise<boolean> {
+    this.beforeNextPut.shift()?.();
+    const key = `${state.tenantId}/${state.promptMessageId}`;
+    const stored = this.states.get(key);
+    if (expected === 'absent' ? stored !== undefined : stored?.version !== expected) return false;
+    this.states.set(key, copy(state));
+    return true;
+  }
+}

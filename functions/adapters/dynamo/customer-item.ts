@@ -17,7 +17,8 @@ export const promptAnswerAttribute = (messageId: string) => `pa_${messageId}`;
 export const consentAttribute = (channel: Channel) => (channel === 'sms' ? 'consentSms' : 'consentEmail');
 
 /** An open prompt as stored: `k` kind (`c` confirm, `h` choice), `o` choice options,
- * `x` expiry and `c` creation (epoch ms), `r` the backend's reference, `s` the summary. */
+ * `x` expiry and `c` creation (epoch ms), `r` the backend's reference, `s` the summary, `v` 1 when an answer needs
+ * a step-up code. */
 interface StoredPrompt {
   k: 'c' | 'h';
   o?: { key: string; value: string }[];
@@ -25,6 +26,7 @@ interface StoredPrompt {
   c: number;
   r?: string;
   s: string;
+  v?: 1;
 }
 
 /** A prompt answer as stored: `a` answer, `w` the words answered, `x` when (epoch ms), `h` channel, `m` the
@@ -47,6 +49,7 @@ export const storedPrompt = (prompt: OpenPrompt): StoredPrompt => ({
   c: Date.parse(prompt.createdAt),
   ...(prompt.reference !== undefined && { r: prompt.reference }),
   s: prompt.summary,
+  ...(prompt.verify === 'code' && { v: 1 as const }),
 });
 
 export const storedAnswer = (answer: PromptAnswer): StoredAnswer => ({
@@ -73,6 +76,7 @@ const promptFrom = (messageId: string, value: unknown): OpenPrompt => {
     ...(stored.r !== undefined && { reference: stored.r }),
     summary: stored.s ?? '',
     createdAt: isoOf(stored.c as number),
+    ...(stored.v === 1 && { verify: 'code' as const }),
   };
 };
 

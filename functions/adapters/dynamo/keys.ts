@@ -43,6 +43,11 @@ export const keys = {
     pk: `${tenantPrefix(tenantId)}MSG#${messageId}`,
     sk: 'MESSAGE',
   }),
+  /** A prompt's step-up verification, beside the prompt message's claim. */
+  stepUp: (tenantId: string, promptMessageId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}MSG#${promptMessageId}`,
+    sk: 'STEPUP',
+  }),
   timelineItem: (tenantId: string, customerId: string, timelineId: string): ItemKey => ({
     pk: `${tenantPrefix(tenantId)}C#${customerId}`,
     sk: `MSG#${timelineId}`,

@@ -64,6 +64,11 @@ const inboundEffect = z
       promptMessageId: messageIdSchema,
     }),
     z.strictObject({ type: z.literal('prompt_question'), candidates: z.array(messageIdSchema) }),
+    z.strictObject({
+      type: z.literal('prompt_verification'),
+      promptMessageId: messageIdSchema,
+      step: z.enum(['code_sent', 'wrong_code', 'completed', 'failed', 'ignored']),
+    }),
     z.strictObject({ type: z.literal('free_text') }),
     z.strictObject({ type: z.literal('ignored'), reason: z.enum(ignoredReasons) }),
   ])
@@ -73,7 +78,32 @@ const messagePrompt = z.strictObject({
   type: z.enum(['confirm', 'choice']),
   options: z.optional(promptOptions),
   expiresAt: isoTime,
+  verify: z.optional(z.literal('code')),
 });
+
+/** One step of a step-up verification (DESIGN section 16): never a code, never a full address. */
+const auditEntry = z
+  .looseObject({
+    step: z.enum([
+      'answer_received',
+      'code_issued',
+      'code_sent',
+      'try',
+      'link_confirmed',
+      'completed',
+      'failed',
+      'cancelled',
+    ]),
+    at: isoTime,
+    channel: z.enum(['sms', 'email']),
+    address: z.string(),
+  })
+  .register(z.globalRegistry, {
+    id: 'AuditEntry',
+    description:
+      "A step of a prompt's step-up verification, oldest first: the answer (raw word, masked address, provider id), " +
+      'the code issued and sent, each try (matched, counted), and the outcome.',
+  });
 
 const messageResponse = z
   .strictObject({
@@ -126,6 +156,7 @@ const messageResponse = z
     effect: z.optional(inboundEffect),
     inReplyTo: z.optional(messageIdSchema),
     answer: z.optional(answerView),
+    audit: z.optional(z.array(auditEntry)),
   })
   .register(z.globalRegistry, { id: 'Message' });
 
