@@ -16,7 +16,8 @@ export type HttpHandlerName =
   | 'callbacks'
   | 'pages'
   | 'openapi'
-  | 'unsubscribe';
+  | 'unsubscribe'
+  | 'confirm';
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -50,6 +51,9 @@ export const httpRoutes: readonly HttpRoute[] = [
   // only shows a page whose button POSTs; a GET never unsubscribes (mail scanners follow links).
   { method: 'GET', path: '/v1/unsubscribe/{token}', handler: 'unsubscribe', scope: null },
   { method: 'POST', path: '/v1/unsubscribe/{token}', handler: 'unsubscribe', scope: null },
+  // The step-up link of a code email (DESIGN section 16): GET shows what is confirmed, only the button's POST confirms.
+  { method: 'GET', path: '/v1/confirm/{token}', handler: 'confirm', scope: null },
+  { method: 'POST', path: '/v1/confirm/{token}', handler: 'confirm', scope: null },
 ];
 
 /** The WebSocket API's routes (chat), one Lambda each. */

@@ -54,6 +54,9 @@ const publicRouteReasons: Partial<Record<HttpHandlerName, string>> = {
   pages:
     'static page with a strict CSP; it holds no data until given a chat token or an agent key, and every call it ' +
     'then makes is checked (the WebSocket $connect token check, the authorizer on the API).',
+  confirm:
+    'the step-up confirmation link of a code email: the signed, expiring token in the path is the authority; GET ' +
+    'shows a page and changes nothing, the POST completes that one pending answer; it returns no tenant data.',
   unsubscribe:
     'one-click unsubscribe linked from every email (RFC 8058): mail clients post it without credentials, so the ' +
     'signed token in the path is the authority; it opts one address out of email and returns no data.',

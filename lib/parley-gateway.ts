@@ -177,6 +177,8 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
   openapi: {},
   // One-click unsubscribe: reads the token's tenant, address or message, records consent, announces it.
   unsubscribe: { table: 'baseTableItems', putEvents: true, tokens: true },
+  // The step-up link: reads the verification, completes it, records the answer, announces it.
+  confirm: { table: 'baseTableItems', putEvents: true, tokens: true },
   'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
   'ws-message': { table: 'baseTableItems', putEvents: true, pushChat: true },
   'ws-disconnect': { table: 'baseTableItems', putEvents: true },

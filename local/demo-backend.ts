@@ -5,6 +5,8 @@ import type { AwsEdges, CapturedEvent } from './edges/aws-edges.ts';
  * as a real backend would. BAL gets a balance text; a card alert answered N blocks the card, Y confirms it.
  */
 export const startDemoBackend = (options: { edges: AwsEdges; baseUrl: string; apiKey: string; tenantId: string }) => {
+  /** The references of alerts it sent with `verify: "code"`, as a bank's backend remembers what it asked. */
+  const verifiedReferences = new Set<string>();
   const send = async (idempotencyKey: string, body: Record<string, unknown>) => {
     const response = await fetch(`${options.baseUrl}/v1/messages`, {
       method: 'POST',
@@ -38,6 +40,11 @@ export const startDemoBackend = (options: { edges: AwsEdges; baseUrl: string; ap
       });
     }
     if (event.type === 'prompt.answered' && detail.reference?.startsWith('txn-')) {
+      // An alert it asked a code for is acted on only with the verification Parley reports (DESIGN section 16).
+      if (verifiedReferences.has(detail.reference) && !(event.detail as { verification?: unknown }).verification) {
+        console.error(`[demo backend] ${detail.reference} answered without its verification: not acted on`);
+        return;
+      }
       const blocked = detail.answer === 'no';
       await send(`demo:card:${detail.promptMessageId}`, {
         customerId,
@@ -49,7 +56,14 @@ export const startDemoBackend = (options: { edges: AwsEdges; baseUrl: string; ap
     }
   };
 
-  return options.edges.events.onEvent((event) => {
+  const stop = options.edges.events.onEvent((event) => {
     react(event).catch((error: unknown) => console.error('[demo backend] failed', error));
   });
+  return {
+    stop,
+    /** An alert sent with `verify: "code"`: its answer counts only with a verification. */
+    expectVerification: (reference: string) => {
+      verifiedReferences.add(reference);
+    },
+  };
 };

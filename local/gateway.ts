@@ -233,6 +233,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       callbacks: (await import('../functions/handlers/callbacks.ts')).handler,
       pages: (await import('../functions/handlers/pages.ts')).handler,
       unsubscribe: (await import('../functions/handlers/unsubscribe.ts')).handler,
+      confirm: (await import('../functions/handlers/confirm.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
@@ -269,29 +270,43 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     at: string;
     inboundMessageId: string;
   }[] = [];
-  const stopDemoBackend =
+  const demoBackend =
     options.demoBackend === false
-      ? () => undefined
+      ? undefined
       : startDemoBackend({
           edges,
           baseUrl,
           apiKey: keys.apiKey,
           tenantId: demoTenant.tenantId,
         });
+  const stopDemoBackend = () => demoBackend?.stop();
 
   /**
-   * POST /_local/demo/card-alert {"phone", "email"?}: the demo card alert to the demo customer of that phone, sent
-   * with the demo key; with an email address it goes by email.
+   * POST /_local/demo/card-alert {"phone", "email"?, "verify"?}: the demo card alert to the demo customer of that
+   * phone, sent with the demo key; with an email address it goes by email; with `verify: true` the answer needs a
+   * step-up code (DESIGN section 16).
    */
   const sendDemoAlert = async (req: IncomingMessage, res: ServerResponse) => {
     const input = await readJsonBody(req, res, 16 * 1024);
     if (input === undefined) return;
-    const { phone, email } = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
-    if (typeof phone !== 'string' || (email !== undefined && typeof email !== 'string')) {
+    const { phone, email, verify } = (typeof input === 'object' && input !== null ? input : {}) as Record<
+      string,
+      unknown
+    >;
+    if (
+      typeof phone !== 'string' ||
+      (email !== undefined && typeof email !== 'string') ||
+      (verify !== undefined && typeof verify !== 'boolean')
+    ) {
       return sendJson(res, 400, {
-        error: { code: 'invalid_request', message: 'Give {"phone": "+1..."} and, to send by email, "email"' },
+        error: {
+          code: 'invalid_request',
+          message: 'Give {"phone": "+1..."} and, to send by email, "email"; "verify": true asks for a code',
+        },
       });
     }
+    const reference = `txn-${Date.now().toString().slice(-6)}`;
+    if (verify) demoBackend?.expectVerification(reference);
     const response = await fetch(`${baseUrl}/v1/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${keys.apiKey}`, 'content-type': 'application/json' },
@@ -302,8 +317,8 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
         template: 'card-transaction-alert',
         data: { amount: '$420.00', merchant: 'ACME' },
         urgency: 'high',
-        prompt: { type: 'confirm', expiresInSeconds: 900 },
-        reference: `txn-${Date.now().toString().slice(-6)}`,
+        prompt: { type: 'confirm', expiresInSeconds: 900, ...(verify === true && { verify: 'code' }) },
+        reference,
       }),
     });
     res.writeHead(response.status, { 'content-type': 'application/json' });

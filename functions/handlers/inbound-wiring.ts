@@ -78,6 +78,10 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
     stepUp: {
       engine: createStepUp({ secret: tokenSecret }),
       store: new DynamoStepUpStore(config.tableName, db),
+      // By email, the code comes with a link to a page whose button confirms (DESIGN section 16).
+      ...(optionalEnv(envNames.publicUrl) && {
+        confirmationLink: (token: string) => `${optionalEnv(envNames.publicUrl)}/v1/confirm/${token}`,
+      }),
     },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     escalate: ({ channel: _channel, ...input }) => escalateFromInbound(escalation.deps, input),

@@ -26,7 +26,7 @@ describe('HTTP API', () => {
     }
   });
 
-  it('guards every route with a scope by the Lambda authorizer, and leaves only the OpenAPI document, the pages and one-click unsubscribe public', () => {
+  it('guards every route with a scope by the Lambda authorizer, and leaves only the OpenAPI document, the pages, one-click unsubscribe and the step-up link public', () => {
     const [authorizerId] = Object.keys(authorizers);
     for (const entry of httpRoutes) {
       const route = routes.find((candidate) => candidate.Properties.RouteKey === routeKey(entry));
@@ -45,7 +45,9 @@ describe('HTTP API', () => {
       'GET /agent',
       'GET /chat',
       'GET /openapi.json',
+      'GET /v1/confirm/{token}',
       'GET /v1/unsubscribe/{token}',
+      'POST /v1/confirm/{token}',
       'POST /v1/unsubscribe/{token}',
     ]);
   });

@@ -34,6 +34,7 @@ const eventPublishers: HandlerName[] = [
   'conversations',
   'callbacks',
   'unsubscribe',
+  'confirm',
   'ws-connect',
   'ws-message',
   'ws-disconnect',
@@ -259,6 +260,8 @@ describe('least-privilege grants', () => {
     ['ws-disconnect', []],
     // One-click unsubscribe: verifies the signed token, records consent, announces it.
     ['unsubscribe', ['secretsmanager:GetSecretValue', 'kms:Decrypt']],
+    // The step-up link: verifies the signed token, completes the verification, records the answer, announces it.
+    ['confirm', ['secretsmanager:GetSecretValue', 'kms:Decrypt']],
   ] as const)('%s reads and writes base-table items and publishes events, plus %j', (handler, extra) => {
     expect(allActions(handler).sort()).toEqual(
       [...baseline, ...baseTableItemActions, ...dataKeyActions, ...publishEvents, ...extra].sort(),
@@ -279,7 +282,14 @@ describe('least-privilege grants', () => {
   });
 
   it('every chat and inbound handler touches the base table only: no index, no batch, no Scan', () => {
-    for (const handler of ['ws-connect', 'ws-message', 'ws-disconnect', 'inbound-sms', 'unsubscribe'] as const) {
+    for (const handler of [
+      'ws-connect',
+      'ws-message',
+      'ws-disconnect',
+      'inbound-sms',
+      'unsubscribe',
+      'confirm',
+    ] as const) {
       const table = statementsOf(handler).filter((statement) =>
         actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
       );

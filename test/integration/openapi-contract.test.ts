@@ -188,6 +188,36 @@ describe('unsubscribe', () => {
   });
 });
 
+describe('step-up confirmation link', () => {
+  it('200 for the page and its button, publicly; 404 for a bad token', async () => {
+    const email = 'contract-confirm@example.com';
+    const sent = await call('POST /v1/messages', {
+      body: cardAlert({
+        customerId: 'cust-contract-confirm',
+        to: { email },
+        channel: 'email',
+        prompt: { type: 'confirm', expiresInSeconds: 900, verify: 'code' },
+      }),
+    });
+    expect(sent.status).toBe(202);
+    const answered = await h.api('/_local/email/inbound', { body: { from: email, text: 'Y' }, key: null });
+    expect(answered.status).toBe(202);
+    const body = h.gateway.edges.outbox.list({ to: email }).at(-1)?.body ?? '';
+    const token = /\/v1\/confirm\/([A-Za-z0-9._-]+)/.exec(body)?.[1] ?? '';
+    const post = {
+      key: null,
+      params: { token },
+      body: '',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    };
+
+    expect((await call('GET /v1/confirm/{token}', { key: null, params: { token } })).status).toBe(200);
+    expect((await call('POST /v1/confirm/{token}', post)).status).toBe(200);
+    expect((await call('GET /v1/confirm/{token}', { key: null, params: { token: 'nonsense' } })).status).toBe(404);
+    expect((await call('POST /v1/confirm/{token}', { ...post, params: { token: `${token}x` } })).status).toBe(404);
+  });
+});
+
 describe('send', () => {
   it('202 on a send, and 202 with Idempotent-Replayed on its replay', async () => {
     const body = cardAlert({ customerId: 'cust-contract' });

@@ -417,7 +417,8 @@ const pathParameters: Record<string, z.ZodMiniType> = {
   name: templateNameSchema,
   callbackId: callbackIdSchema,
   token: z.string().check(z.minLength(1), z.maxLength(256)).register(z.globalRegistry, {
-    description: 'The signed unsubscribe token from the email (its `List-Unsubscribe` header or link).',
+    description:
+      'The signed token from the link in the email: its `List-Unsubscribe` header or link, or its step-up link.',
   }),
 };
 
@@ -574,6 +575,22 @@ const operations: Record<string, Operation> = {
       'is 404, nothing changed.',
     form: z.strictObject({ 'List-Unsubscribe': z.literal('One-Click') }),
     success: [{ status: 200, description: 'Opted out', schema: unsubscribeResponse, html: true }],
+    errors: [404, 413],
+  },
+  'GET /v1/confirm/{token}': {
+    summary: "A step-up email's confirmation link: a page saying what is confirmed, with a button",
+    description:
+      'Public: the signed, expiring token is the authority. Opening it confirms nothing (mail scanners open links); ' +
+      'a token that is not genuine, has expired, or whose verification has ended is 404.',
+    success: [{ status: 200, description: 'The page', html: true }],
+    errors: [404],
+  },
+  'POST /v1/confirm/{token}': {
+    summary: "The confirmation page's button: completes the pending answer, as the right code would",
+    description:
+      'Public: the signed, expiring token is the authority. Completes the answer once (`prompt.answered` with ' +
+      '`verification`); a second POST answers the same page and changes nothing. Not genuine, expired or ended: 404.',
+    success: [{ status: 200, description: 'Confirmed', html: true }],
     errors: [404, 413],
   },
 };
