@@ -231,6 +231,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       callbacks: (await import('../functions/handlers/callbacks.ts')).handler,
       pages: (await import('../functions/handlers/pages.ts')).handler,
       unsubscribe: (await import('../functions/handlers/unsubscribe.ts')).handler,
+      'tenant-settings': (await import('../functions/handlers/tenant-settings.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
