@@ -143,6 +143,21 @@ describe('keywords', () => {
     expect((await h.api('/v1/keywords/BAL')).status).toBe(200);
   });
 
+  it('keeps every one of concurrent first keywords of a tenant that had none', async () => {
+    const words = ['ONE', 'TWO', 'THREE', 'FOUR', 'FIVE'];
+
+    const answers = await Promise.all(
+      words.map((word) => h.api(`/v1/keywords/${word}`, { method: 'PUT', body: {}, key: otherKey })),
+    );
+
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+    const listed = (await h.api('/v1/keywords', { key: otherKey })).body.keywords.map(
+      (k: { keyword: string }) => k.keyword,
+    );
+    expect(listed).toEqual([...words].sort());
+    for (const word of words) await h.api(`/v1/keywords/${word}`, { method: 'DELETE', key: otherKey });
+  });
+
   it('an SMS "pin" gets the rendered auto-reply and keyword.received, through the inbound rules', async () => {
     const phone = '+12025550161';
     const before = eventsOf('keyword.received').length;
