@@ -17,7 +17,8 @@ export type HttpHandlerName =
   | 'pages'
   | 'openapi'
   | 'unsubscribe'
-  | 'confirm';
+  | 'confirm'
+  | 'tenant-settings';
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -43,6 +44,14 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/v1/conversations', handler: 'conversations', scope: 'read' },
   { method: 'GET', path: '/v1/callbacks', handler: 'callbacks', scope: 'read' },
   { method: 'PATCH', path: '/v1/callbacks/{callbackId}', handler: 'callbacks', scope: 'agent' },
+  // Tenant self-service: every write is `admin`. The settings are read with `admin` too (an integration has no use
+  // for them); the keywords with `read`, as every other list of the tenant's.
+  { method: 'GET', path: '/v1/tenant', handler: 'tenant-settings', scope: 'admin' },
+  { method: 'PATCH', path: '/v1/tenant', handler: 'tenant-settings', scope: 'admin' },
+  { method: 'GET', path: '/v1/keywords', handler: 'tenant-settings', scope: 'read' },
+  { method: 'GET', path: '/v1/keywords/{keyword}', handler: 'tenant-settings', scope: 'read' },
+  { method: 'PUT', path: '/v1/keywords/{keyword}', handler: 'tenant-settings', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/keywords/{keyword}', handler: 'tenant-settings', scope: 'admin' },
   { method: 'GET', path: '/openapi.json', handler: 'openapi', scope: null },
   // The chat page and the agent console: static pages, no data without a token or a key.
   { method: 'GET', path: '/chat', handler: 'pages', scope: null },

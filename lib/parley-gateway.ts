@@ -161,6 +161,8 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
   messages: { table: 'items' },
   customers: { table: 'items' },
   templates: { table: 'items' },
+  // The tenant item (settings, keywords) and, to check an auto-reply template, the tenant's templates.
+  'tenant-settings': { table: 'baseTableItems' },
   // Agent replies go out by chat, SMS or email; a chat session's link may be texted.
   conversations: {
     table: 'baseTableItems',

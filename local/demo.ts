@@ -1,6 +1,7 @@
 import { allScopes, generateApiKey } from '../functions/domain/api-keys.ts';
 import type { Template, Tenant } from '../functions/domain/model.ts';
 import type { TemplateStore, TenantStore } from '../functions/domain/ports.ts';
+import { saveKeyword } from '../functions/domain/tenant-settings.ts';
 import type { Scope } from '../functions/routes.ts';
 
 export const demoTenant: Omit<Tenant, 'createdAt'> = {
@@ -9,8 +10,13 @@ export const demoTenant: Omit<Tenant, 'createdAt'> = {
   smsNumber: '+12065550100',
   emailFrom: 'alerts@demo-bank.example',
   helpText: 'Demo Bank alerts: reply STOP to opt out, or call +1 206 555 0100. Msg&data rates may apply.',
-  keywords: { BAL: {}, STMT: { autoReplyTemplate: 'statement-reply' } },
 };
+
+/** The demo's keywords, created as a tenant creates its own (`PUT /v1/keywords/{keyword}`). */
+const demoKeywords = [
+  { keyword: 'BAL', request: {} },
+  { keyword: 'STMT', request: { autoReplyTemplate: 'statement-reply' } },
+];
 
 const templates: Omit<Template, 'updatedAt'>[] = [
   {
@@ -90,16 +96,24 @@ const createKey = async (tenants: TenantStore, scopes: Scope[]): Promise<string>
   return apiKey;
 };
 
-const keyIsLive = async (tenants: TenantStore, apiKey: string | undefined): Promise<boolean> => {
+/** A key of an earlier run still works and has every scope the demo gives it now (a new scope mints a new key). */
+const keyIsLive = async (
+  tenants: TenantStore,
+  apiKey: string | undefined,
+  scopes: readonly Scope[],
+): Promise<boolean> => {
   const keyId = apiKey?.slice(4, 16);
   if (!keyId) return false;
   const record = await tenants.getApiKey(keyId);
-  return record !== undefined && record.revokedAt === undefined;
+  return (
+    record !== undefined && record.revokedAt === undefined && scopes.every((scope) => record.scopes.includes(scope))
+  );
 };
 
 /**
- * Seeds the demo tenant ("Demo Bank"), its templates and two keys: `apiKey` with every scope, `agentKey` with
- * read and agent. Keys from an earlier run are kept while they still work, so a restart does not change them.
+ * Seeds the demo tenant ("Demo Bank"), its templates, its keywords and two keys: `apiKey` with every scope (admin
+ * too), `agentKey` with read and agent. A tenant of an earlier run is left as it is, so what was changed through
+ * the API (settings, keywords) survives a restart; keys from an earlier run are kept while they still work.
  */
 export const seedDemo = async (
   stores: { tenants: TenantStore; templates: TemplateStore },
@@ -108,18 +122,21 @@ export const seedDemo = async (
   const { tenants } = stores;
   const now = new Date().toISOString();
   const existing = await tenants.getTenant(demoTenant.tenantId);
-  await tenants.putTenant({ ...demoTenant, createdAt: existing?.createdAt ?? now });
+  if (!existing) await tenants.putTenant({ ...demoTenant, createdAt: now });
   for (const template of templates) {
     if (!(await stores.templates.getTemplate(demoTenant.tenantId, template.name))) {
       await stores.templates.putTemplate(demoTenant.tenantId, { ...template, updatedAt: now });
     }
   }
+  if (!existing) {
+    for (const { keyword, request } of demoKeywords) await saveKeyword(stores, demoTenant.tenantId, keyword, request);
+  }
   const apiKey =
-    previous.apiKey && (await keyIsLive(tenants, previous.apiKey))
+    previous.apiKey && (await keyIsLive(tenants, previous.apiKey, allScopes))
       ? previous.apiKey
       : await createKey(tenants, [...allScopes]);
   const agentKey =
-    previous.agentKey && (await keyIsLive(tenants, previous.agentKey))
+    previous.agentKey && (await keyIsLive(tenants, previous.agentKey, ['read', 'agent']))
       ? previous.agentKey
       : await createKey(tenants, ['read', 'agent']);
   return { apiKey, agentKey };

@@ -234,6 +234,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       pages: (await import('../functions/handlers/pages.ts')).handler,
       unsubscribe: (await import('../functions/handlers/unsubscribe.ts')).handler,
       confirm: (await import('../functions/handlers/confirm.ts')).handler,
+      'tenant-settings': (await import('../functions/handlers/tenant-settings.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);

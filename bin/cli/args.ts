@@ -12,13 +12,14 @@ export const commandUsages = {
   'tenant create':
     'parley tenant create <tenantId> --name <name> --sms-number <E.164> [--email-from <address>] [--help-text <text>]',
   'tenant list': 'parley tenant list [--json]',
-  'key create': `parley key create <tenantId> --scopes ${allScopes.join(',')} [--json]`,
+  'key create': `parley key create <tenantId> --scopes ${allScopes.join(',')} [--expires-in-days <n>] [--json]`,
+  'key list': 'parley key list <tenantId> [--json]',
   'key revoke': 'parley key revoke <keyId>',
 } as const;
 
 type CommandName = keyof typeof commandUsages;
 
-const groups = { tenant: ['create', 'list'], key: ['create', 'revoke'] } as const;
+const groups = { tenant: ['create', 'list'], key: ['create', 'list', 'revoke'] } as const;
 type Group = keyof typeof groups;
 
 export const helpText = `parley: manage Parley tenants and API keys
@@ -62,7 +63,15 @@ export type Command =
       tenant: { tenantId: string; name: string; smsNumber: string; emailFrom?: string; helpText?: string };
     }
   | { kind: 'tenant list'; target: TargetOptions; json: boolean }
-  | { kind: 'key create'; target: TargetOptions; tenantId: string; scopes: Scope[]; json: boolean }
+  | {
+      kind: 'key create';
+      target: TargetOptions;
+      tenantId: string;
+      scopes: Scope[];
+      expiresInDays?: number;
+      json: boolean;
+    }
+  | { kind: 'key list'; target: TargetOptions; tenantId: string; json: boolean }
   | { kind: 'key revoke'; target: TargetOptions; keyId: string };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -82,7 +91,8 @@ const commandOptions: Record<CommandName, Options> = {
     'help-text': { type: 'string' },
   },
   'tenant list': { json: { type: 'boolean' } },
-  'key create': { scopes: { type: 'string' }, json: { type: 'boolean' } },
+  'key create': { scopes: { type: 'string' }, 'expires-in-days': { type: 'string' }, json: { type: 'boolean' } },
+  'key list': { json: { type: 'boolean' } },
   'key revoke': {},
 };
 
@@ -284,14 +294,26 @@ export const parseCommand = (argv: readonly string[]): Command => {
     }
     case 'tenant list':
       return { kind: name, target, json: values.json === true };
-    case 'key create':
+    case 'key create': {
+      const rawDays = values['expires-in-days'] as string | undefined;
+      const expiresInDays = rawDays === undefined ? undefined : Number(rawDays);
+      if (
+        expiresInDays !== undefined &&
+        !(/^\d{1,4}$/.test(rawDays ?? '') && expiresInDays >= 1 && expiresInDays <= 3650)
+      ) {
+        throw new UsageError(`invalid --expires-in-days '${rawDays}': use a whole number of days, 1-3650`, usage);
+      }
       return {
         kind: name,
         target,
         tenantId: validateTenantId(args[0], usage),
         scopes: validateScopes(values.scopes as string | undefined, usage),
+        ...(expiresInDays !== undefined && { expiresInDays }),
         json: values.json === true,
       };
+    }
+    case 'key list':
+      return { kind: name, target, tenantId: validateTenantId(args[0], usage), json: values.json === true };
     case 'key revoke': {
       const keyId = args[0];
       if (keyId === undefined) throw new UsageError('missing <keyId>', usage);

@@ -5,7 +5,7 @@
 import { createDocumentClient } from '../../functions/adapters/dynamo/dynamo-helpers.ts';
 import { DynamoTenantStore } from '../../functions/adapters/dynamo/tenant-store.ts';
 import { generateApiKey } from '../../functions/domain/api-keys.ts';
-import type { Tenant } from '../../functions/domain/model.ts';
+import type { ApiKeyRecord, Tenant } from '../../functions/domain/model.ts';
 import type { TenantStore } from '../../functions/domain/ports.ts';
 import { type Command, commandUsages, parseCommand, UsageError } from './args.ts';
 import { describeTargetError, NoTargetError, resolveTarget, type Target, TargetError } from './target.ts';
@@ -27,10 +27,31 @@ const line = (text = '') => `${text}\n`;
 
 const tenantTable = (tenants: Tenant[]): string => {
   if (tenants.length === 0) return line('No tenants.');
-  const rows = [
+  return table([
     ['TENANT ID', 'NAME', 'SMS NUMBER', 'EMAIL FROM'],
     ...tenants.map((t) => [t.tenantId, t.name, t.smsNumber, t.emailFrom ?? '-']),
-  ];
+  ]);
+};
+
+/** What `key list` shows of a key: never the key or its hash. */
+const keyView = (key: ApiKeyRecord, now: string) => ({
+  keyId: key.keyId,
+  scopes: key.scopes,
+  createdAt: key.createdAt,
+  ...(key.expiresAt !== undefined && { expiresAt: key.expiresAt }),
+  ...(key.revokedAt !== undefined && { revokedAt: key.revokedAt }),
+  status: key.revokedAt ? 'revoked' : key.expiresAt !== undefined && key.expiresAt <= now ? 'expired' : 'active',
+});
+
+const keyTable = (keys: ReturnType<typeof keyView>[]): string =>
+  keys.length === 0
+    ? line('No API keys.')
+    : table([
+        ['KEY ID', 'SCOPES', 'CREATED', 'EXPIRES', 'STATUS'],
+        ...keys.map((k) => [k.keyId, k.scopes.join(','), k.createdAt, k.expiresAt ?? 'never', k.status]),
+      ]);
+
+const table = (rows: string[][]): string => {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
   return rows
     .map((row) =>
@@ -73,18 +94,42 @@ const run = async (command: TargetedCommand, store: TenantStore, target: Target,
         throw new CommandError(`tenant '${command.tenantId}' not found`);
       }
       const { keyId, apiKey, keyHash } = generateApiKey();
-      await store.putApiKey({ keyId, tenantId: command.tenantId, keyHash, scopes: command.scopes, createdAt: now });
+      const expiresAt =
+        command.expiresInDays === undefined
+          ? undefined
+          : new Date(Date.parse(now) + command.expiresInDays * 86_400_000).toISOString();
+      await store.putApiKey({
+        keyId,
+        tenantId: command.tenantId,
+        keyHash,
+        scopes: command.scopes,
+        createdAt: now,
+        ...(expiresAt !== undefined && { expiresAt }),
+      });
       if (command.json) {
-        io.out(line(JSON.stringify({ keyId, apiKey })));
+        io.out(line(JSON.stringify({ keyId, apiKey, ...(expiresAt !== undefined && { expiresAt }) })));
         return;
       }
       io.out(
-        line(`Created API key ${keyId} for tenant ${command.tenantId} (scopes: ${command.scopes.join(', ')}):`) +
+        line(
+          `Created API key ${keyId} for tenant ${command.tenantId} (scopes: ${command.scopes.join(', ')}` +
+            `${expiresAt === undefined ? '' : `, expires ${expiresAt}`}):`,
+        ) +
           line() +
           line(`  ${apiKey}`) +
           line() +
           line('Store it now: it cannot be shown again (only its hash is kept).'),
       );
+      return;
+    }
+    case 'key list': {
+      if (!(await store.getTenant(command.tenantId))) {
+        throw new CommandError(`tenant '${command.tenantId}' not found`);
+      }
+      const keys = (await store.listApiKeys(command.tenantId))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId))
+        .map((key) => keyView(key, now));
+      io.out(command.json ? line(JSON.stringify(keys, null, 2)) : keyTable(keys));
       return;
     }
     case 'key revoke': {

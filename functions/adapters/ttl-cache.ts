@@ -1,6 +1,32 @@
+/** What a cache holds, named so that a write to it can invalidate every cache of it in this process. */
+export type CachedKind = 'tenant' | 'template';
+
+// Kept on globalThis: the local runtime runs every handler in one process, and a module loaded twice (a test's
+// fresh import) must still see the writes of the other copy.
+const registryKey = Symbol.for('parley.ttl-cache.registry');
+const globals = globalThis as Record<symbol, unknown>;
+globals[registryKey] ??= new Map<CachedKind, Set<WeakRef<TtlCache<unknown>>>>();
+const registry = globals[registryKey] as Map<CachedKind, Set<WeakRef<TtlCache<unknown>>>>;
+
+/**
+ * Drops what every cache of `kind` in this process holds for `key` (`undefined`: everything it holds). A write
+ * through the API calls it, so the next read in this process (the local runtime: every handler) sees the write.
+ * Other Lambda containers keep their copy until it expires (`PARLEY_CACHE_TTL_MS`, 60 s).
+ */
+export const invalidateCached = (kind: CachedKind, key?: string): void => {
+  const caches = registry.get(kind);
+  if (!caches) return;
+  for (const ref of caches) {
+    const cache = ref.deref();
+    if (!cache) caches.delete(ref);
+    else if (key === undefined) cache.clear();
+    else cache.delete(key);
+  }
+};
+
 /**
  * A small in-memory cache for a Lambda container's lifetime: tenants, templates. Entries expire after `ttlMs`, and
- * concurrent misses for one key share a single load.
+ * concurrent misses for one key share a single load. Given a `kind`, `invalidateCached` reaches it.
  */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
@@ -9,7 +35,14 @@ export class TtlCache<V> {
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
     private readonly maxEntries = 1000,
-  ) {}
+    kind?: CachedKind,
+  ) {
+    if (kind !== undefined) {
+      const caches = registry.get(kind) ?? new Set<WeakRef<TtlCache<unknown>>>();
+      registry.set(kind, caches);
+      caches.add(new WeakRef(this as TtlCache<unknown>));
+    }
+  }
 
   get(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.entries.get(key);
@@ -25,6 +58,10 @@ export class TtlCache<V> {
 
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
   }
 }
 

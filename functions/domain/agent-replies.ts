@@ -2,6 +2,7 @@
  * An agent's (or backend's) free-form reply in a conversation, through the one outbound path: the segment cap and
  * consent hold, a refusal is recorded with `message.failed`, and a reply whose outcome is unknown is never resent.
  */
+import { brandOf, withBrand } from './brand.ts';
 import { ParleyError, ProviderRejectedError, ProviderUnavailableError } from './errors.ts';
 import { fingerprint, newMessageId, newTimelineId } from './ids.ts';
 import type { Customer, Message, MessageChannel, MessageClaim, Tenant } from './model.ts';
@@ -125,8 +126,9 @@ const sendReply = async (
     channel,
     to,
     from,
-    body: input.body,
-    ...(channel === 'email' && { subject: `A message from ${tenant.name}` }),
+    // A text says who it is from (carriers expect it); chat and email carry the brand in the page and the sender.
+    body: channel === 'sms' ? withBrand(tenant, input.body) : input.body,
+    ...(channel === 'email' && { subject: `A message from ${brandOf(tenant)}` }),
     status: 'sending',
     statusHistory: [],
     origin: 'agent',
@@ -138,7 +140,7 @@ const sendReply = async (
     if (!customer.chat) {
       if (input.channel === 'chat') throw new ParleyError('no_reachable_channel', 'The customer has no chat open');
     } else {
-      const message = draft('chat', customer.customerId, tenant.name);
+      const message = draft('chat', customer.customerId, brandOf(tenant));
       if ((await deps.pushToConnectedChat(customer, message)) === 'ok') {
         // The claim is the message's locator (GET /v1/messages/{id}); the push already happened, so no lease.
         await claimOnce({ ...claim, leaseUntil: 0 });

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { randomBase32 } from './ids.ts';
 import type { ApiKeyRecord, Principal } from './model.ts';
-import type { Scope } from './scopes.ts';
+import { type Scope, scopes } from './scopes.ts';
 
 /**
  * API keys look like `prl_<12-char key id>_<secret>`. The key id finds the record in one read; only the SHA-256
@@ -10,7 +10,7 @@ import type { Scope } from './scopes.ts';
 const prefix = 'prl_';
 const keyIdLength = 12;
 
-export const allScopes: readonly Scope[] = ['send', 'read', 'agent'];
+export const allScopes: readonly Scope[] = scopes;
 
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey).digest('hex');
 
@@ -35,16 +35,18 @@ export const bearerToken = (authorization: string | undefined): string | undefin
   return match?.[1];
 };
 
-/** Authenticates a key against its stored record: unknown, revoked or mismatching keys all give undefined. */
+/** Authenticates a key against its stored record: unknown, revoked, expired or mismatching keys give undefined. */
 export const authenticate = async (
   authorization: string | undefined,
   lookup: (keyId: string) => Promise<ApiKeyRecord | undefined>,
+  now: Date = new Date(),
 ): Promise<Principal | undefined> => {
   const apiKey = bearerToken(authorization);
   const keyId = apiKey && keyIdOf(apiKey);
   if (!apiKey || !keyId) return undefined;
   const record = await lookup(keyId);
   if (!record || record.revokedAt) return undefined;
+  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime()) return undefined;
   const expected = Buffer.from(record.keyHash, 'hex');
   const actual = Buffer.from(hashApiKey(apiKey), 'hex');
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return undefined;

@@ -3,6 +3,7 @@
  * `InboundMessage`; this module applies the rules of section 7 in order, whatever the channel, and answers on the
  * channel the message came in on through the one outbound path.
  */
+import { brandOf } from './brand.ts';
 import { consentChangedEvent, recordConsent } from './consent.ts';
 import { ProviderUnavailableError, RetriesExhaustedError, UnattributableInboundError } from './errors.ts';
 import { parleyEvent } from './events.ts';
@@ -567,7 +568,12 @@ const gather = async (
   if (keyword?.autoReplyTemplate) {
     const template = await deps.getTemplate(inbound.tenant.tenantId, keyword.autoReplyTemplate);
     try {
-      if (template?.sms) context.keywordReply = renderTemplate(template.sms, { tenantName: inbound.tenant.name });
+      if (template?.sms) {
+        context.keywordReply = renderTemplate(template.sms, {
+          tenantName: inbound.tenant.name,
+          brandName: brandOf(inbound.tenant),
+        });
+      }
     } catch {
       // An auto-reply template that needs data it cannot have: the keyword still counts, without the reply.
     }
@@ -599,7 +605,7 @@ const consentRule = (context: RuleContext): Decision | undefined => {
   if (classified.kind !== 'opt_out' && classified.kind !== 'opt_in') return undefined;
   const { record, newest, changed } = context.consent as { record: ConsentRecord; newest: boolean; changed: boolean };
   const optedOut = classified.kind === 'opt_out';
-  const name = inbound.tenant.name;
+  const name = brandOf(inbound.tenant);
   const effect = { type: optedOut ? 'opted_out' : 'opted_in', keyword: classified.keyword } as const;
   // A keyword older than the consent already recorded (it arrived late) is kept in the conversation, nothing more.
   if (!newest) return { ...nothing, effect };
@@ -622,9 +628,9 @@ const consentRule = (context: RuleContext): Decision | undefined => {
  * The HELP answer of a tenant that set none: the brand, a contact, the rates notice and how to opt out, as carriers
  * require of every HELP reply (CTIA). Replying reaches a person (free text goes to an agent).
  */
-export const defaultHelpText = (tenant: Pick<Tenant, 'name' | 'smsNumber' | 'emailFrom'>): string => {
+export const defaultHelpText = (tenant: Pick<Tenant, 'name' | 'brandName' | 'smsNumber' | 'emailFrom'>): string => {
   const contact = tenant.emailFrom ? `reply here or write to ${addressOf(tenant.emailFrom)}` : 'reply here';
-  return `${tenant.name}: for help, ${contact}. Msg&data rates may apply. Reply STOP to opt out, START to opt back in.`;
+  return `${brandOf(tenant)}: for help, ${contact}. Msg&data rates may apply. Reply STOP to opt out, START to opt back in.`;
 };
 
 /** The address of `Name <address>` or of a bare address. */
@@ -654,7 +660,7 @@ const escalationRule = (context: RuleContext): Decision | undefined => {
 const promptRule = (context: RuleContext): Decision | undefined => {
   const { match, inbound, customer, classified } = context;
   if (classified.kind !== 'reply') return undefined;
-  const name = inbound.tenant.name;
+  const name = brandOf(inbound.tenant);
   switch (match.kind) {
     case 'answer':
       if (match.prompt.verify === 'code' && context.stepUp) {
@@ -747,15 +753,23 @@ const promptRule = (context: RuleContext): Decision | undefined => {
 /** Rule 7: the tenant's keywords. */
 const keywordRule = (context: RuleContext): Decision | undefined => {
   const { classified, inbound } = context;
-  if (classified.kind !== 'reply' || !inbound.tenant.keywords?.[classified.normalised]) return undefined;
+  const defined = classified.kind === 'reply' ? inbound.tenant.keywords?.[classified.normalised] : undefined;
+  if (classified.kind !== 'reply' || !defined) return undefined;
   const keyword = classified.normalised;
   return {
     ...nothing,
     effect: { type: 'keyword', keyword },
     replies: context.keywordReply === undefined ? [] : [{ body: context.keywordReply }],
-    events: [
-      parleyEvent('keyword.received', detail(context, { keyword, raw: ruleTextOf(inbound), channel: inbound.channel })),
-    ],
+    // `emitEvent: false`: the auto-reply is the whole answer, the backend is not told.
+    events:
+      defined.emitEvent === false
+        ? []
+        : [
+            parleyEvent(
+              'keyword.received',
+              detail(context, { keyword, raw: ruleTextOf(inbound), channel: inbound.channel }),
+            ),
+          ],
   };
 };
 
@@ -906,6 +920,6 @@ const sendReplies = async (
 
 const replySubject = (inbound: InboundMessage) => {
   // A received subject may hold tabs or breaks (folded, or repaired text); a header value may not.
-  const subject = inbound.subject?.replace(/[\p{Cc}\u2028\u2029\s]+/gu, ' ').trim() || inbound.tenant.name;
+  const subject = inbound.subject?.replace(/[\p{Cc}\u2028\u2029\s]+/gu, ' ').trim() || brandOf(inbound.tenant);
   return replySubjectOf(subject);
 };

@@ -25,6 +25,20 @@ const chatWords = new Set(['CHAT', 'AGENT', 'HUMAN']);
 const yesWords = new Set(['Y', 'YES']);
 const noWords = new Set(['N', 'NO']);
 
+/**
+ * Words a tenant cannot take as its own keyword (`PUT /v1/keywords/{keyword}`), each with why: every word the
+ * rules above read before tenant keywords, and words carriers give a meaning of their own.
+ */
+export const reservedKeywordReason = (keyword: string): string | undefined => {
+  if (optOutWords.has(keyword)) return 'an opt-out word (STOP and its family)';
+  if (optInWords.has(keyword)) return 'an opt-in word';
+  if (helpWords.has(keyword)) return 'a HELP word';
+  if (callbackPhrases.has(keyword)) return 'a callback word';
+  if (chatWords.has(keyword)) return 'a chat word';
+  if (yesWords.has(keyword) || noWords.has(keyword)) return 'a prompt answer (Y, YES, N, NO)';
+  return undefined;
+};
+
 /** Trim, collapse spaces, strip trailing punctuation, upper-case. */
 export const normaliseReply = (text: string): string =>
   text

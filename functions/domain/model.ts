@@ -29,11 +29,39 @@ export interface Tenant {
   smsNumber: string;
   emailFrom?: string;
   helpText?: string;
+  /** The name customers see in replies (HELP, confirmations, agent texts); the tenant's `name` when unset. */
+  brandName?: string;
+  /** What free text is answered with, and when someone is there (`PATCH /v1/tenant`). */
+  acknowledgement?: Acknowledgement;
   /** Whether CHAT/AGENT/HUMAN get a chat link (default) or, when false, a callback. */
   chatEnabled?: boolean;
-  /** Tenant keywords (e.g. BAL, STMT), each with an optional auto-reply template. */
-  keywords?: Record<string, { autoReplyTemplate?: string }>;
+  /**
+   * Tenant keywords (e.g. BAL, STMT) by upper-case name, managed with `/v1/keywords`: an optional auto-reply
+   * template, and whether `keyword.received` is emitted (`emitEvent`, default true).
+   */
+  keywords?: Record<string, TenantKeyword>;
   createdAt: string;
+}
+
+export interface TenantKeyword {
+  autoReplyTemplate?: string;
+  /** `false`: no `keyword.received` (an auto-reply only). Unset means true. */
+  emitEvent?: boolean;
+}
+
+export interface BusinessHours {
+  /** IANA time zone, e.g. Europe/London. */
+  timezone: string;
+  /** ISO weekdays, 1 (Monday) to 7 (Sunday). */
+  days: number[];
+  /** `HH:MM`, 24 h, in `timezone`. */
+  start: string;
+  end: string;
+}
+
+export interface Acknowledgement {
+  text: string;
+  businessHours?: BusinessHours;
 }
 
 export interface ApiKeyRecord {
@@ -44,6 +72,8 @@ export interface ApiKeyRecord {
   scopes: Scope[];
   createdAt: string;
   revokedAt?: string;
+  /** After this the key is refused (the authorizer's cached answer aside). */
+  expiresAt?: string;
 }
 
 export interface Principal {

@@ -18,6 +18,7 @@ import type {
   StatusChange,
   Template,
   Tenant,
+  TenantKeyword,
 } from './model.ts';
 import type { StepUpState } from './step-up.ts';
 
@@ -75,7 +76,24 @@ export interface TenantStore {
   getApiKey(keyId: string): Promise<ApiKeyRecord | undefined>;
   putApiKey(key: ApiKeyRecord): Promise<void>;
   revokeApiKey(keyId: string, at: string): Promise<boolean>;
+  /** The tenant's keys, revoked and expired ones too (only keys written with their tenant listing). */
+  listApiKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  /**
+   * Sets and removes the tenant's settings in one write; the tenant as it is after, or undefined when there is
+   * no such tenant.
+   */
+  updateTenantSettings(
+    tenantId: string,
+    change: { set: Partial<Pick<Tenant, TenantSetting>>; remove: TenantSetting[] },
+  ): Promise<Tenant | undefined>;
+  /** Creates or replaces one keyword of the tenant; false when there is no such tenant. */
+  putKeyword(tenantId: string, keyword: string, value: TenantKeyword): Promise<boolean>;
+  /** Removes one keyword; false when the tenant had none of that name. */
+  deleteKeyword(tenantId: string, keyword: string): Promise<boolean>;
 }
+
+/** The settings `PATCH /v1/tenant` changes. */
+export type TenantSetting = 'helpText' | 'brandName' | 'acknowledgement';
 
 export interface TemplateStore {
   getTemplate(tenantId: string, name: string): Promise<Template | undefined>;

@@ -45,8 +45,8 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
   const tenantStore = new DynamoTenantStore(config.tableName, db);
   const templateStore = new DynamoTemplateStore(config.tableName, db);
   const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
-  const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
-  const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
+  const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');
+  const templates = new TtlCache<Template | undefined>(config.cacheTtlMs, Date.now, 1000, 'template');
   const tokenSecret = await loadTokenSecret();
   const escalation = createEscalation({
     tokenSecret,

@@ -45,8 +45,8 @@ let publicUrlFromEvent: string | undefined;
 const db = createDocumentClient();
 const tenantStore = new DynamoTenantStore(config.tableName, db);
 const templateStore = new DynamoTemplateStore(config.tableName, db);
-const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
-const templates = new TtlCache<Template | undefined>(config.cacheTtlMs);
+const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');
+const templates = new TtlCache<Template | undefined>(config.cacheTtlMs, Date.now, 1000, 'template');
 
 // One pusher per container: a push must not build an SDK client. A stale connection is ended on the chat store.
 const pusher = wsCallbackUrl ? new ApiGatewayPusher(() => wsCallbackUrl) : undefined;

@@ -1,4 +1,5 @@
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
+import { invalidateCached } from '../adapters/ttl-cache.ts';
 import { requireEnv } from '../config/env.ts';
 import * as envNames from '../config/env-names.ts';
 import { templateNameSchema } from '../domain/content-schemas.ts';
@@ -18,6 +19,9 @@ const putTemplate: Route = async (request) => {
   const name = nameOf(request);
   const body = parseWith(putTemplateRequestSchema, request.body ?? {});
   const { template, created } = await saveTemplate(store, tenantId, name, body, new Date().toISOString());
+  // The send and inbound paths cache templates per container: this process's next send uses the new text at once,
+  // other containers' when their copy expires (PARLEY_CACHE_TTL_MS, 60 s).
+  invalidateCached('template', `${tenantId}/${name}`);
   return json(created ? 201 : 200, template);
 };
 
@@ -35,6 +39,7 @@ const removeTemplate: Route = async (request) => {
   const { tenantId } = requirePrincipal(request);
   const name = nameOf(request);
   await deleteTemplate(store, tenantId, name);
+  invalidateCached('template', `${tenantId}/${name}`);
   return json(200, { name, deleted: true });
 };
 

@@ -99,6 +99,7 @@ describe('cdk-nag AwsSolutions gate', () => {
           'Pages',
           'SendMessage',
           'Templates',
+          'TenantSettings',
           'Unsubscribe',
           'WsConnect',
           'WsDisconnect',

@@ -36,6 +36,7 @@ describe('Lambda functions', () => {
       'templates',
       'conversations',
       'callbacks',
+      'tenant-settings',
       'openapi',
       'pages',
       'unsubscribe',

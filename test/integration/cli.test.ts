@@ -220,6 +220,52 @@ describe('parley CLI', () => {
     expect((await getItem(`APIKEY#${keyId}`, 'APIKEY'))?.revokedAt?.S).toMatch(/^\d{4}-\d{2}-\d{2}T.*Z$/);
   });
 
+  it('creates an admin key that expires, and lists keys without the key or its hash', async () => {
+    const before = Date.now();
+    const created = await cli(
+      'key',
+      'create',
+      'acme-bank',
+      '--scopes',
+      'admin,read',
+      '--expires-in-days',
+      '30',
+      '--json',
+    );
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    const { keyId, apiKey, expiresAt } = JSON.parse(created.stdout) as Record<string, string>;
+    const days = (Date.parse(expiresAt as string) - before) / 86_400_000;
+    expect(days).toBeGreaterThan(29.99);
+    expect(days).toBeLessThan(30.01);
+    const item = await getItem(`APIKEY#${keyId}`, 'APIKEY');
+    expect(item?.scopes?.L?.map((scope) => scope.S)).toEqual(['read', 'admin']);
+    // Not the table's TTL attribute: an expired key stays on record, listed as expired.
+    expect(item?.expiresAt).toBeUndefined();
+    expect(item?.keyExpiresAt?.S).toBe(expiresAt);
+
+    const listed = await cli('key', 'list', 'acme-bank', '--json');
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const keys = JSON.parse(listed.stdout) as Record<string, unknown>[];
+    expect(keys).toContainEqual({
+      keyId,
+      scopes: ['read', 'admin'],
+      createdAt: expect.any(String),
+      expiresAt,
+      status: 'active',
+    });
+    expect(keys.some((key) => key.status === 'revoked')).toBe(true);
+    expect(listed.stdout).not.toContain(apiKey);
+    expect(listed.stdout).not.toContain(item?.keyHash?.S);
+
+    const table = await cli('key', 'list', 'acme-bank');
+    expect(table.stdout.split('\n')[0]).toMatch(/^KEY ID\s+SCOPES\s+CREATED\s+EXPIRES\s+STATUS$/);
+    expect(table.stdout).toMatch(new RegExp(`^${keyId}\\s+read,admin\\s+\\S+\\s+${expiresAt}\\s+active$`, 'm'));
+    expect(table.stdout).not.toContain(apiKey);
+
+    const unknown = await cli('key', 'list', 'no-such-bank');
+    expect(unknown).toMatchObject({ code: 1, stderr: "parley: tenant 'no-such-bank' not found\n" });
+  });
+
   it('prints a key once, with a warning, in its human form', async () => {
     const { code, stdout } = await cli('key', 'create', 'acme-bank', '--scopes', 'agent');
     expect(code).toBe(0);
@@ -264,9 +310,24 @@ describe('parley CLI', () => {
         usage: 'parley tenant create',
       },
       {
-        args: ['key', 'create', 'acme-bank', '--scopes', 'send,admin'],
-        error: /unknown scope 'admin'/,
+        args: ['key', 'create', 'acme-bank', '--scopes', 'send,owner'],
+        error: /unknown scope 'owner'/,
         usage: 'parley key create',
+      },
+      {
+        args: ['key', 'create', 'acme-bank', '--scopes', 'send', '--expires-in-days', '0'],
+        error: /invalid --expires-in-days '0'/,
+        usage: 'parley key create',
+      },
+      {
+        args: ['key', 'create', 'acme-bank', '--scopes', 'send', '--expires-in-days', '1.5'],
+        error: /invalid --expires-in-days/,
+        usage: 'parley key create',
+      },
+      {
+        args: ['key', 'list'],
+        error: /missing <tenantId>/,
+        usage: 'parley key list',
       },
       {
         args: ['key', 'create', 'acme-bank', '--scopes', ''],

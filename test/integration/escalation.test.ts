@@ -334,7 +334,7 @@ describe('chat', () => {
     const agent = await h.api('/v1/customers/cust-stale/messages', { body: { body: 'Are you still there?' } });
     expect(agent.status).toBe(202);
     expect(agent.body.channel).toBe('sms');
-    expect(outboxBodies(phone)).toEqual(['Are you still there?']);
+    expect(outboxBodies(phone)).toEqual(['Demo Bank: Are you still there?']);
     expect((await h.api('/v1/customers/cust-stale/conversation')).body.activeChannel).toBe('sms');
   });
 
@@ -344,7 +344,7 @@ describe('chat', () => {
     await reply(phone, 'Is my card safe?');
     const agent = await h.api('/v1/customers/cust-sms/messages', { body: { body: 'Yes it is' } });
     expect(agent.body.channel).toBe('sms');
-    expect(outboxBodies(phone)).toEqual(['Yes it is']);
+    expect(outboxBodies(phone)).toEqual(['Demo Bank: Yes it is']);
     expect((await h.api('/v1/customers/nobody/messages', { body: { body: 'x' } })).status).toBe(404);
     expect((await h.api('/v1/customers/cust-sms/messages', { body: {} })).status).toBe(400);
   });

@@ -398,6 +398,43 @@ describe('messages and customers', () => {
   });
 });
 
+describe('tenant settings and keywords', () => {
+  it('200 for the settings and a patch; 400 for an unknown field or a bad time zone; 403 without admin', async () => {
+    expect((await call('GET /v1/tenant')).status).toBe(200);
+    const acknowledgement = {
+      text: 'Thanks, we have your message.',
+      businessHours: { timezone: 'Europe/London', days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' },
+    };
+    expect((await call('PATCH /v1/tenant', { body: { brandName: 'Demo Bank', acknowledgement } })).status).toBe(200);
+    expect((await call('PATCH /v1/tenant', { body: { acknowledgement: null } })).status).toBe(200);
+    await call('PATCH /v1/tenant', { body: { quietHours: {} }, schemaInvalid: true });
+    await call('PATCH /v1/tenant', {
+      body: { acknowledgement: { text: 'x', businessHours: { ...acknowledgement.businessHours, days: [9] } } },
+      schemaInvalid: true,
+    });
+    expect((await call('PATCH /v1/tenant', { body: {}, key: h.gateway.agentKey })).status).toBe(403);
+  });
+
+  it('201 for a new keyword, 200 replaced, read, listed and deleted; 400 reserved or malformed; 404 unknown', async () => {
+    const params = { keyword: 'contract1' };
+    expect((await call('PUT /v1/keywords/{keyword}', { params, body: { emitEvent: false } })).status).toBe(201);
+    expect(
+      (await call('PUT /v1/keywords/{keyword}', { params, body: { autoReplyTemplate: 'statement-reply' } })).status,
+    ).toBe(200);
+    expect((await call('GET /v1/keywords/{keyword}', { params })).body.keyword).toBe('CONTRACT1');
+    expect((await call('GET /v1/keywords')).body.keywords.length).toBeGreaterThan(2);
+    expect((await call('DELETE /v1/keywords/{keyword}', { params })).status).toBe(200);
+    expect((await call('DELETE /v1/keywords/{keyword}', { params })).status).toBe(404);
+    expect((await call('GET /v1/keywords/{keyword}', { params })).status).toBe(404);
+    expect((await call('PUT /v1/keywords/{keyword}', { params: { keyword: 'STOP' }, body: {} })).status).toBe(400);
+    expect((await call('GET /v1/keywords/{keyword}', { params: { keyword: 'no-dash' } })).status).toBe(400);
+    await call('PUT /v1/keywords/{keyword}', { params, body: { emitEvent: 'no' }, schemaInvalid: true });
+    expect(
+      (await call('DELETE /v1/keywords/{keyword}', { params: { keyword: 'BAL' }, key: h.gateway.agentKey })).status,
+    ).toBe(403);
+  });
+});
+
 describe('templates', () => {
   it('201 for a new template, 200 for a replaced one, 400 without content', async () => {
     const params = { name: 'contract-template' };

@@ -33,6 +33,39 @@ beforeEach(() => {
 });
 
 describe('agent replies (one outbound path)', () => {
+  it.each([
+    [
+      'prefixes the brand name',
+      { brandName: 'DB Cards' },
+      'Your card is on its way.',
+      'DB Cards: Your card is on its way.',
+    ],
+    ['falls back to the tenant name', {}, 'Your card is on its way.', 'Demo Bank: Your card is on its way.'],
+    ['keeps a text that already starts with the brand', { brandName: 'DB Cards' }, 'db cards: hi', 'db cards: hi'],
+  ])('an SMS reply %s', async (_case, overrides, body, sent) => {
+    seedCustomer();
+
+    await replyToCustomer(deps, { tenant: makeTenant(overrides), customerId, body, channel: 'sms' });
+
+    expect(fakes.sms.sent.map((s) => s.body)).toEqual([sent]);
+  });
+
+  it('a chat reply is not prefixed (the chat page shows who it is)', async () => {
+    seedCustomer({
+      activeChannel: 'chat',
+      chat: { sessionId: 's1', connectionId: 'c1', since: '2025-01-01T00:00:00Z' },
+    });
+
+    await replyToCustomer(deps, {
+      tenant: makeTenant({ brandName: 'DB Cards' }),
+      customerId,
+      body: 'Hello',
+      channel: 'auto',
+    });
+
+    expect(pushed.map((m) => m.body)).toEqual(['Hello']);
+  });
+
   it('sends by SMS on the channel the customer last wrote on, stores it and emits message.sent', async () => {
     seedCustomer();
 
@@ -44,7 +77,7 @@ describe('agent replies (one outbound path)', () => {
     });
 
     expect(reply).toMatchObject({ channel: 'sms', status: 'sent' });
-    expect(fakes.sms.sent.map((s) => s.body)).toEqual(['We have blocked the card.']);
+    expect(fakes.sms.sent.map((s) => s.body)).toEqual(['Demo Bank: We have blocked the card.']);
     expect(await fakes.messages.getMessage(tenantId, reply.messageId)).toMatchObject({
       origin: 'agent',
       status: 'sent',
@@ -131,7 +164,7 @@ describe('agent replies (one outbound path)', () => {
       const other = replyToCustomer(deps, { tenant, customerId, body: 'Two', channel: 'auto', idempotencyKey: 'k2' });
 
       await expect(other).rejects.toMatchObject({ code: 'idempotency_conflict', status: 409 });
-      expect(fakes.sms.sent.map((s) => s.body)).toEqual(['One']);
+      expect(fakes.sms.sent.map((s) => s.body)).toEqual(['Demo Bank: One']);
     });
 
     it('answers 429 while the first is still going, and unknown (never resent) once its attempt died', async () => {

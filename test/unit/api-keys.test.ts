@@ -92,6 +92,18 @@ describe('API keys', () => {
       expect(await authenticate(`Bearer ${generated.apiKey}`, lookup)).toBeUndefined();
     });
 
+    it('refuses a key from the moment it expires, and accepts it before', async () => {
+      const generated = generateApiKey();
+      const lookup = lookupOf(recordFor(generated, { expiresAt: '2025-03-01T00:00:00.000Z' }));
+      const header = `Bearer ${generated.apiKey}`;
+
+      expect(await authenticate(header, lookup, new Date('2025-02-28T23:59:59.999Z'))).toMatchObject({
+        keyId: generated.keyId,
+      });
+      expect(await authenticate(header, lookup, new Date('2025-03-01T00:00:00.000Z'))).toBeUndefined();
+      expect(await authenticate(header, lookup, new Date('2026-01-01T00:00:00.000Z'))).toBeUndefined();
+    });
+
     it('refuses an unknown key', async () => {
       const known = generateApiKey();
       const unknown = generateApiKey();

@@ -10,6 +10,7 @@ import {
 } from '../../functions/domain/errors.ts';
 import type { InboundDeps } from '../../functions/domain/inbound.ts';
 import type {
+  ApiKeyRecord,
   Channel,
   ConsentRecord,
   Customer,
@@ -19,6 +20,7 @@ import type {
   StatusChange,
   Template,
   Tenant,
+  TenantKeyword,
 } from '../../functions/domain/model.ts';
 import type {
   AddressRecord,
@@ -36,6 +38,9 @@ import type {
   ParleyEvent,
   SmsSender,
   StepUpStore,
+  TemplateStore,
+  TenantSetting,
+  TenantStore,
   TimelinePage,
 } from '../../functions/domain/ports.ts';
 import type { SendDeps } from '../../functions/domain/send-message.ts';
@@ -1080,5 +1085,79 @@ export class InMemoryStepUpStore implements StepUpStore {
     if (expected === 'absent' ? stored !== undefined : stored?.version !== expected) return false;
     this.states.set(key, copy(state));
     return true;
+  }
+}
+/** A `TenantStore` in memory, with the store's semantics: copies in and out, writes only to a tenant that exists. */
+export class InMemoryTenantStore implements TenantStore {
+  readonly tenants = new Map<string, Tenant>();
+  readonly keys = new Map<string, ApiKeyRecord>();
+
+  async getTenant(id: string) {
+    const tenant = this.tenants.get(id);
+    return tenant && copy(tenant);
+  }
+  async putTenant(tenant: Tenant) {
+    this.tenants.set(tenant.tenantId, copy(tenant));
+  }
+  async listTenants() {
+    return [...this.tenants.values()].map(copy);
+  }
+  async getApiKey(keyId: string) {
+    const key = this.keys.get(keyId);
+    return key && copy(key);
+  }
+  async putApiKey(key: ApiKeyRecord) {
+    if (this.keys.has(key.keyId)) throw new Error('ConditionalCheckFailed');
+    this.keys.set(key.keyId, copy(key));
+  }
+  async revokeApiKey(keyId: string, at: string) {
+    const key = this.keys.get(keyId);
+    if (!key) return false;
+    key.revokedAt ??= at;
+    return true;
+  }
+  async listApiKeys(id: string) {
+    return [...this.keys.values()].filter((key) => key.tenantId === id).map(copy);
+  }
+  async updateTenantSettings(
+    id: string,
+    change: { set: Partial<Pick<Tenant, TenantSetting>>; remove: TenantSetting[] },
+  ) {
+    const tenant = this.tenants.get(id);
+    if (!tenant) return undefined;
+    Object.assign(tenant, copy(change.set));
+    for (const field of change.remove) delete tenant[field];
+    return copy(tenant);
+  }
+  async putKeyword(id: string, keyword: string, value: TenantKeyword) {
+    const tenant = this.tenants.get(id);
+    if (!tenant) return false;
+    tenant.keywords = { ...tenant.keywords, [keyword]: copy(value) };
+    return true;
+  }
+  async deleteKeyword(id: string, keyword: string) {
+    const tenant = this.tenants.get(id);
+    if (!tenant?.keywords?.[keyword]) return false;
+    delete tenant.keywords[keyword];
+    return true;
+  }
+}
+
+/** A `TemplateStore` in memory. */
+export class InMemoryTemplateStore implements TemplateStore {
+  readonly templates = new Map<string, Template>();
+
+  async getTemplate(tenant: string, name: string) {
+    const template = this.templates.get(`${tenant}/${name}`);
+    return template && copy(template);
+  }
+  async putTemplate(tenant: string, template: Template) {
+    this.templates.set(`${tenant}/${template.name}`, copy(template));
+  }
+  async listTemplates(tenant: string) {
+    return [...this.templates.entries()].filter(([key]) => key.startsWith(`${tenant}/`)).map(([, t]) => copy(t));
+  }
+  async deleteTemplate(tenant: string, name: string) {
+    return this.templates.delete(`${tenant}/${name}`);
   }
 }

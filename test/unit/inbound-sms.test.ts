@@ -345,6 +345,18 @@ describe('inbound SMS', () => {
       ]);
     });
 
+    it('names the brand, not the tenant name, in the default help text when the tenant has one', async () => {
+      // Prepare
+      knownCustomer();
+      const { helpText: _none, ...withoutHelp } = tenant;
+
+      // Act
+      await handleInbound(deps, sms('HELP', { tenant: { ...withoutHelp, brandName: 'DB Cards' } }));
+
+      // Assess
+      expect(sentBodies()).toEqual([expect.stringMatching(/^DB Cards: for help, reply here or write to alerts@/)]);
+    });
+
     it('names the sender address of a tenant whose emailFrom has a display name, and no email for one without', async () => {
       // Prepare
       knownCustomer();
@@ -723,6 +735,38 @@ describe('inbound SMS', () => {
         { to: phone, from: tenant.smsNumber, body: 'Demo Bank: your statement is ready in the app.' },
       ]);
       expect(replies()).toEqual([expect.objectContaining({ status: 'sent', body: deps.sms.sent[0]?.body })]);
+      expect(deps.events.types()).toEqual(['keyword.received']);
+    });
+
+    it('a keyword with emitEvent false sends its auto-reply and emits nothing', async () => {
+      // Prepare
+      knownCustomer();
+      const quiet = { ...tenant, keywords: { STMT: { autoReplyTemplate: 'stmt-reply', emitEvent: false } } };
+
+      // Act
+      const outcome = await handleInbound(deps, sms('stmt', { tenant: quiet }));
+
+      // Assess
+      expect(outcome.effect).toEqual({ type: 'keyword', keyword: 'STMT' });
+      expect(sentBodies()).toEqual(['Demo Bank: your statement is ready in the app.']);
+      expect(deps.events.types()).toEqual([]);
+    });
+
+    it('renders brandName in an auto-reply template', async () => {
+      // Prepare
+      knownCustomer();
+      deps.putTemplate(tenantId, {
+        name: 'pin-reply',
+        sms: '{{brandName}}: PIN sent.',
+        updatedAt: '2025-01-01T00:00:00Z',
+      });
+      const withPin = { ...tenant, brandName: 'DB Cards', keywords: { PIN: { autoReplyTemplate: 'pin-reply' } } };
+
+      // Act
+      await handleInbound(deps, sms('pin', { tenant: withPin }));
+
+      // Assess
+      expect(sentBodies()).toEqual(['DB Cards: PIN sent.']);
       expect(deps.events.types()).toEqual(['keyword.received']);
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TtlCache } from '../../functions/adapters/ttl-cache.ts';
+import { invalidateCached, TtlCache } from '../../functions/adapters/ttl-cache.ts';
 import { FakeClock } from './fakes.ts';
 
 /** A loader that counts its calls and answers `value-<n>`. */
@@ -122,5 +122,45 @@ describe('TTL cache', () => {
     // Assess: a was evicted by c and loaded again; c was still held
     expect(loadA.calls).toBe(2);
     expect(loadC.calls).toBe(1);
+  });
+});
+
+describe('invalidating cached values', () => {
+  it('drops one key from every cache of its kind, and nothing from other kinds or unnamed caches', async () => {
+    // Prepare
+    const a = new TtlCache<string>(60_000, Date.now, 1000, 'template');
+    const b = new TtlCache<string>(60_000, Date.now, 1000, 'template');
+    const other = new TtlCache<string>(60_000, Date.now, 1000, 'tenant');
+    const unnamed = new TtlCache<string>(60_000);
+    const load = counter();
+    for (const cache of [a, b, other, unnamed]) {
+      await cache.get('t1/alert', load);
+      await cache.get('t1/other', load);
+    }
+
+    // Act
+    invalidateCached('template', 't1/alert');
+
+    // Assess
+    expect(await a.get('t1/alert', load)).toBe('value-9');
+    expect(await b.get('t1/alert', load)).toBe('value-10');
+    expect(await a.get('t1/other', load)).toBe('value-2');
+    expect(await other.get('t1/alert', load)).toBe('value-5');
+    expect(await unnamed.get('t1/alert', load)).toBe('value-7');
+  });
+
+  it('without a key, empties every cache of the kind', async () => {
+    // Prepare
+    const cache = new TtlCache<string>(60_000, Date.now, 1000, 'tenant');
+    const load = counter();
+    await cache.get('number:+12065550100', load);
+    await cache.get('demo-bank', load);
+
+    // Act
+    invalidateCached('tenant');
+
+    // Assess
+    expect(await cache.get('number:+12065550100', load)).toBe('value-3');
+    expect(await cache.get('demo-bank', load)).toBe('value-4');
   });
 });

@@ -21,6 +21,9 @@ export const keys = {
   /** A tenant's SMS number, unique across tenants: inbound SMS find their tenant by it. */
   tenantNumber: (e164: string): ItemKey => ({ pk: `SMSNUMBER#${e164}`, sk: 'SMSNUMBER' }),
   apiKey: (keyId: string): ItemKey => ({ pk: `APIKEY#${keyId}`, sk: 'APIKEY' }),
+  /** Lists a tenant's API keys on gsi1 (`parley key list`). */
+  apiKeyListing: (tenantId: string, keyId: string) => ({ gsi1pk: `APIKEYS#${tenantId}`, gsi1sk: keyId }),
+  apiKeyListingPartition: (tenantId: string) => `APIKEYS#${tenantId}`,
   template: (tenantId: string, name: string): ItemKey => ({ pk: `${tenantPrefix(tenantId)}TEMPLATES`, sk: name }),
   templates: (tenantId: string) => `${tenantPrefix(tenantId)}TEMPLATES`,
   customer: (tenantId: string, customerId: string): ItemKey => ({

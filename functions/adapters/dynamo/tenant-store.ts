@@ -3,9 +3,16 @@
  * before the tenant is written, and only by the tenant that has it already or by nobody.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ApiKeyRecord, Tenant } from '../../domain/model.ts';
-import type { TenantStore } from '../../domain/ports.ts';
-import { createDocumentClient, queryAll, strip, writeIfCondition } from './dynamo-helpers.ts';
+import type { ApiKeyRecord, Tenant, TenantKeyword } from '../../domain/model.ts';
+import type { TenantSetting, TenantStore } from '../../domain/ports.ts';
+import {
+  createDocumentClient,
+  ifConditionHolds,
+  queryAll,
+  strip,
+  updateExpression,
+  writeIfCondition,
+} from './dynamo-helpers.ts';
 import { keys } from './keys.ts';
 
 export class DynamoTenantStore implements TenantStore {
@@ -56,15 +63,108 @@ export class DynamoTenantStore implements TenantStore {
 
   async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.apiKey(keyId) }));
-    return strip<ApiKeyRecord>(Item);
+    return apiKeyOf(Item);
   }
 
   async putApiKey(key: ApiKeyRecord): Promise<void> {
+    // `expiresAt` is the table's TTL attribute: a key's expiry is kept apart, so an expired key stays listable.
+    const { expiresAt, ...rest } = key;
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...keys.apiKey(key.keyId), ...key },
+        Item: {
+          ...keys.apiKey(key.keyId),
+          ...keys.apiKeyListing(key.tenantId, key.keyId),
+          ...rest,
+          ...(expiresAt !== undefined && { keyExpiresAt: expiresAt }),
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.apiKeyListingPartition(tenantId) },
+    });
+    return items.map((item) => apiKeyOf(item) as ApiKeyRecord);
+  }
+
+  async updateTenantSettings(
+    tenantId: string,
+    change: { set: Partial<Pick<Tenant, TenantSetting>>; remove: TenantSetting[] },
+  ): Promise<Tenant | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(change.set).map(([field, value], i) => {
+      names[`#s${i}`] = field;
+      values[`:s${i}`] = value;
+      return `#s${i} = :s${i}`;
+    });
+    const removes = change.remove.map((field, i) => {
+      names[`#r${i}`] = field;
+      return `#r${i}`;
+    });
+    const result = await ifConditionHolds(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: updateExpression(sets, removes),
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return result && strip<Tenant>(result.Attributes);
+  }
+
+  async putKeyword(tenantId: string, keyword: string, value: TenantKeyword): Promise<boolean> {
+    // A nested SET needs the map to exist: set the one entry, else create the map with it, whichever holds.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const intoMap = await writeIfCondition(
+        this.db,
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: 'SET keywords.#k = :v',
+          ConditionExpression: 'attribute_exists(keywords)',
+          ExpressionAttributeNames: { '#k': keyword },
+          ExpressionAttributeValues: { ':v': value },
+        }),
+      );
+      if (intoMap) return true;
+      const newMap = await writeIfCondition(
+        this.db,
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.tenant(tenantId),
+          UpdateExpression: 'SET keywords = :map',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(keywords)',
+          ExpressionAttributeValues: { ':map': { [keyword]: value } },
+        }),
+      );
+      if (newMap) return true;
+      // Neither: no such tenant, or another write created the map in between (then the first write holds).
+      if (!(await this.getTenant(tenantId))) return false;
+    }
+    throw new Error('Gave up writing a keyword: the tenant kept changing');
+  }
+
+  async deleteKeyword(tenantId: string, keyword: string): Promise<boolean> {
+    return writeIfCondition(
+      this.db,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.tenant(tenantId),
+        UpdateExpression: 'REMOVE keywords.#k',
+        ConditionExpression: 'attribute_exists(keywords.#k)',
+        ExpressionAttributeNames: { '#k': keyword },
       }),
     );
   }
@@ -82,3 +182,10 @@ export class DynamoTenantStore implements TenantStore {
     );
   }
 }
+
+const apiKeyOf = (item: Record<string, unknown> | undefined): ApiKeyRecord | undefined => {
+  const record = strip<ApiKeyRecord & { keyExpiresAt?: string }>(item);
+  if (!record) return undefined;
+  const { keyExpiresAt, ...rest } = record;
+  return { ...rest, ...(keyExpiresAt !== undefined && { expiresAt: keyExpiresAt }) };
+};

@@ -47,7 +47,7 @@ export const createEscalation = (parts: EscalationParts = {}) => {
   const db = createDocumentClient();
   const messages = new DynamoMessageStore(config.tableName, db);
   const tenantStore = new DynamoTenantStore(config.tableName, db);
-  const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs);
+  const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');
   let wsEndpointFromEvent: string | undefined;
   let publicUrlFromEvent: string | undefined;
   const tokenSecret = () => parts.tokenSecret ?? missing('the token secret');

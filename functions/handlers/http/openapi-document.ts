@@ -20,6 +20,12 @@ import { eventDescriptions, eventTypes } from '../../domain/events.ts';
 import { ignoredReasons } from '../../domain/model.ts';
 import { customerIdSchema } from '../../domain/schemas.ts';
 import { putTemplateRequestSchema } from '../../domain/template-schemas.ts';
+import {
+  acknowledgementSchema,
+  keywordSchema,
+  patchTenantRequestSchema,
+  putKeywordRequestSchema,
+} from '../../domain/tenant-schemas.ts';
 import { httpRoutes, routeKey } from '../../routes.ts';
 
 /**
@@ -416,6 +422,7 @@ const pathParameters: Record<string, z.ZodMiniType> = {
   messageId: messageIdSchema,
   name: templateNameSchema,
   callbackId: callbackIdSchema,
+  keyword: keywordSchema,
   token: z.string().check(z.minLength(1), z.maxLength(256)).register(z.globalRegistry, {
     description:
       'The signed token from the link in the email: its `List-Unsubscribe` header or link, or its step-up link.',
@@ -425,6 +432,36 @@ const pathParameters: Record<string, z.ZodMiniType> = {
 const deletedTemplateResponse = z
   .strictObject({ name: templateNameSchema, deleted: z.literal(true) })
   .register(z.globalRegistry, { id: 'DeletedTemplate' });
+
+const keywordName = z.string().check(z.regex(/^[A-Z0-9]{1,20}$/));
+
+const keywordResponse = z
+  .strictObject({
+    keyword: keywordName,
+    autoReplyTemplate: z.optional(templateNameSchema),
+    emitEvent: z.boolean(),
+  })
+  .register(z.globalRegistry, { id: 'Keyword' });
+
+const deletedKeywordResponse = z
+  .strictObject({ keyword: keywordName, deleted: z.literal(true) })
+  .register(z.globalRegistry, { id: 'DeletedKeyword' });
+
+const tenantSettingsResponse = z
+  .strictObject({
+    tenantId: z.string(),
+    name: z.string(),
+    smsNumber: z.string(),
+    emailFrom: z.optional(z.string()),
+    helpText: z.optional(z.string()),
+    brandName: z.optional(z.string()),
+    acknowledgement: z.optional(acknowledgementSchema),
+  })
+  .register(z.globalRegistry, {
+    id: 'TenantSettings',
+    description:
+      'A field left out is unset: HELP then answers a default naming the brand (`brandName`, else `name`) and a contact.',
+  });
 
 const unsubscribeResponse = z
   .strictObject({ channel: z.literal('email'), status: z.literal('opted_out') })
@@ -483,8 +520,9 @@ const operations: Record<string, Operation> = {
   'DELETE /v1/templates/{name}': {
     summary: 'Delete a template',
     description:
-      'Sends naming it afterwards answer 422 `unknown_template`; a function that read it in the last ' +
-      '`PARLEY_CACHE_TTL_MS` (60 s) may still use its cached copy until then.',
+      'Sends naming it afterwards answer 422 `unknown_template` (at once in the process that deleted it, ' +
+      'as locally); another Lambda container that read it in the last `PARLEY_CACHE_TTL_MS` (60 s) may still ' +
+      'use its cached copy until then.',
     success: [json(200, 'Deleted', deletedTemplateResponse)],
     errors: [400, 404],
   },
@@ -493,6 +531,46 @@ const operations: Record<string, Operation> = {
     request: putTemplateRequestSchema,
     success: [json(200, 'Replaced', templateResponse), json(201, 'Created', templateResponse)],
     errors: [400, 413],
+  },
+  'GET /v1/tenant': {
+    summary: "The tenant's settings: HELP text, brand name, acknowledgement",
+    success: [json(200, 'The settings', tenantSettingsResponse)],
+    errors: [404],
+  },
+  'PATCH /v1/tenant': {
+    summary: "Change the tenant's settings (merge: a field given sets it, null clears it)",
+    description:
+      'The next HELP answered by this process uses the new text at once; other Lambda containers within ' +
+      '`PARLEY_CACHE_TTL_MS` (60 s), when their cached copy of the tenant expires.',
+    request: patchTenantRequestSchema,
+    success: [json(200, 'The settings after the change', tenantSettingsResponse)],
+    errors: [400, 404, 413],
+  },
+  'GET /v1/keywords': {
+    summary: "The tenant's keywords (rule 7 of the inbound rules), by name",
+    success: [json(200, 'The keywords', z.strictObject({ keywords: z.array(keywordResponse) }))],
+    errors: [404],
+  },
+  'GET /v1/keywords/{keyword}': {
+    summary: 'One keyword',
+    success: [json(200, 'The keyword', keywordResponse)],
+    errors: [400, 404],
+  },
+  'PUT /v1/keywords/{keyword}': {
+    summary: 'Create or replace a keyword',
+    description:
+      "The name is stored upper-case (a customer's text matches in any case). Words the inbound rules read first " +
+      '(STOP and its family, START, UNSTOP, HELP, INFO, CALL, CALLBACK, CHAT, AGENT, HUMAN, Y, YES, N, NO) are ' +
+      "refused with 400, naming why; so is an `autoReplyTemplate` that is not one of the tenant's templates with " +
+      'an SMS variant. A tenant has at most 100 keywords.',
+    request: putKeywordRequestSchema,
+    success: [json(200, 'Replaced', keywordResponse), json(201, 'Created', keywordResponse)],
+    errors: [400, 404, 413],
+  },
+  'DELETE /v1/keywords/{keyword}': {
+    summary: 'Delete a keyword: the word is then free text again',
+    success: [json(200, 'Deleted', deletedKeywordResponse)],
+    errors: [400, 404],
   },
   'POST /v1/customers/{customerId}/messages': {
     summary: 'Reply to a customer on the channel they are on now (connected chat, else their last inbound channel)',
