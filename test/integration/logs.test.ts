@@ -52,4 +52,38 @@ describe('logs', () => {
     expect(logs).not.toContain('$420.00 at ACME');
     expect(logs).not.toContain('Reply Y if this was you');
   });
+
+  it('hold no step-up code, full number or body through a whole verification, and no delivery report detail', async () => {
+    const phone = '+12025550144';
+    let code = '';
+    const logs = await capture(async () => {
+      const sent = await h.api('/v1/messages', {
+        body: cardAlert({
+          customerId: 'cust-log-step-up',
+          to: { phone },
+          prompt: { type: 'confirm', expiresInSeconds: 900, verify: 'code' },
+        }),
+      });
+      expect(sent.status).toBe(202);
+      await h.api('/_local/sms/inbound', { body: { from: phone, body: 'N' }, key: null });
+      code = /reply (\d{6})/.exec(h.gateway.edges.outbox.list({ to: phone }).at(-1)?.body ?? '')?.[1] ?? '';
+      expect(code).not.toBe('');
+      await h.api('/_local/sms/inbound', {
+        body: { from: phone, body: '000000' === code ? '111111' : '000000' },
+        key: null,
+      });
+      await h.api('/_local/sms/inbound', { body: { from: phone, body: code }, key: null });
+    });
+
+    expect(h.gateway.edges.events.list({ type: 'prompt.answered' }).at(-1)?.detail).toMatchObject({
+      customerId: 'cust-log-step-up',
+      verification: { method: 'code' },
+    });
+    expect(logs).toContain('inbound sms handled');
+    expect(logs).not.toContain(code);
+    // Can fail: the code reply is a real SMS with the code in it, so a log of any body or send input would show it.
+    expect(logs).not.toContain(phone);
+    expect(logs).not.toContain('2025550144');
+    expect(logs).not.toContain('to confirm, reply');
+  });
 });
