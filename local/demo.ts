@@ -10,6 +10,11 @@ export const demoTenant: Omit<Tenant, 'createdAt'> = {
   smsNumber: '+12065550100',
   emailFrom: 'alerts@demo-bank.example',
   helpText: 'Demo Bank alerts: reply STOP to opt out, or call +1 206 555 0100. Msg&data rates may apply.',
+  // Free text is answered with this, once per conversation until someone replies (DESIGN section 7, rule 8).
+  acknowledgement: {
+    text: 'Thanks, we have your message.',
+    businessHours: { timezone: 'America/New_York', days: [1, 2, 3, 4, 5], start: '09:00', end: '17:00' },
+  },
 };
 
 /** The demo's keywords, created as a tenant creates its own (`PUT /v1/keywords/{keyword}`). */

@@ -33,7 +33,7 @@ import { cutText } from './text.ts';
 export type { ConnectionPusher } from './ports.ts';
 
 export interface EscalationDeps {
-  customers: Pick<CustomerStore, 'getCustomer'>;
+  customers: Pick<CustomerStore, 'getCustomer' | 'clearAcknowledged'>;
   /** The conversation's timeline: what an agent and the chat see of it, and the messages written into it here. */
   messages: Pick<MessageStore, 'claimMessage' | 'releaseClaim' | 'putMessage' | 'listTimeline' | 'getMessageByClaim'>;
   attention: AttentionStore;
@@ -591,8 +591,11 @@ const agentReplyDeps = (deps: EscalationDeps): AgentReplyDeps => ({
   claimLeaseMs: 30_000,
   getCustomer: (tenantId: string, customerId: string) => deps.customers.getCustomer(tenantId, customerId),
   pushToConnectedChat: (customer: Customer, message: Message) => pushToChat(deps, customer, message),
-  clearFreeTextAttention: (tenantId: string, customerId: string, at: string) =>
-    deps.attention.clear(tenantId, customerId, 'free_text', { at }),
+  clearFreeTextAttention: async (tenantId: string, customerId: string, at: string) => {
+    await deps.attention.clear(tenantId, customerId, 'free_text', { at });
+    // Someone answered: the customer's next free text is acknowledged again.
+    await deps.customers.clearAcknowledged(tenantId, customerId);
+  },
 });
 
 /** An agent's (or backend's) free-form reply, through the one outbound path (functions/domain/agent-replies.ts). */

@@ -3,7 +3,9 @@
  * `InboundMessage`; this module applies the rules of section 7 in order, whatever the channel, and answers on the
  * channel the message came in on through the one outbound path.
  */
-import { brandOf } from './brand.ts';
+
+import { acknowledgementText } from './acknowledgement.ts';
+import { brandOf, withBrand } from './brand.ts';
 import { consentChangedEvent, recordConsent } from './consent.ts';
 import { ProviderUnavailableError, RetriesExhaustedError, UnattributableInboundError } from './errors.ts';
 import { parleyEvent } from './events.ts';
@@ -487,7 +489,11 @@ const decideAndRecord = async (
     };
     // Only a decision that read prompt state needs the version it read; the rest (timestamps, consent, pruning)
     // are safe to write over a concurrent change, so busy conversations do not contend.
-    const readsPromptState = decision.update.answers !== undefined || decision.update.pendingQuestion !== undefined;
+    // An acknowledgement too: two free texts at once must not both be acknowledged.
+    const readsPromptState =
+      decision.update.answers !== undefined ||
+      decision.update.pendingQuestion !== undefined ||
+      decision.update.acknowledged !== undefined;
     const written = await deps.customers.updateCustomerAfterInbound(
       inbound.tenant.tenantId,
       customerId,
@@ -773,15 +779,37 @@ const keywordRule = (context: RuleContext): Decision | undefined => {
   };
 };
 
-/** Rule 8: anything else reaches a person. */
-const freeTextRule = (context: RuleContext): Decision => ({
-  ...nothing,
-  effect: { type: 'free_text' },
-  events: [
-    parleyEvent('message.received', detail(context, { channel: context.inbound.channel, body: context.inbound.body })),
-  ],
-  attention: 'free_text',
-});
+/**
+ * Rule 8: anything else reaches a person; the customer hears so, with when (the tenant's acknowledgement), once per
+ * conversation until someone answers.
+ */
+const freeTextRule = (context: RuleContext): Decision => {
+  const acknowledgement = context.inbound.tenant.acknowledgement;
+  const acknowledge = acknowledgement !== undefined && !context.customer?.acknowledgedAt;
+  const at = Date.parse(context.inbound.receivedAt);
+  return {
+    ...nothing,
+    effect: { type: 'free_text' },
+    ...(acknowledge && {
+      replies: [
+        {
+          body: withBrand(
+            context.inbound.tenant,
+            acknowledgementText(acknowledgement, Number.isNaN(at) ? Date.now() : at),
+          ),
+        },
+      ],
+      update: { acknowledged: context.inbound.receivedAt },
+    }),
+    events: [
+      parleyEvent(
+        'message.received',
+        detail(context, { channel: context.inbound.channel, body: context.inbound.body }),
+      ),
+    ],
+    attention: 'free_text',
+  };
+};
 
 /** DESIGN section 7, in order: the first rule that decides wins. */
 const rules = [consentRule, helpRule, escalationRule, promptRule, keywordRule];

@@ -157,6 +157,11 @@ export interface Customer {
   openPrompts: Record<string, OpenPrompt>;
   promptAnswers: Record<string, PromptAnswer>;
   pendingQuestion?: PendingQuestion;
+  /**
+   * When the customer's free text was last acknowledged (DESIGN section 7, rule 8): once per conversation until
+   * someone answers, which clears it.
+   */
+  acknowledgedAt?: string;
   createdAt: string;
   updatedAt: string;
   version: number;

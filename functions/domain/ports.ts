@@ -43,6 +43,8 @@ export interface CustomerChanges {
 export interface CustomerInboundUpdate {
   at: string;
   channel: Channel;
+  /** The free text was acknowledged now (the tenant's acknowledgement went). */
+  acknowledged?: string;
   /** Creates the customer (an unknown sender's conversation), with the address it wrote from. */
   create?: { phone?: string; email?: string; unknownSender: boolean };
   consent?: { channel: Channel; record: ConsentRecord };
@@ -124,6 +126,8 @@ export interface CustomerStore {
   ): Promise<ConsentRecord | undefined>;
   deleteAddress(tenantId: string, channel: Channel, address: string, customerId: string): Promise<void>;
   setCustomerConsent(tenantId: string, customerId: string, channel: Channel, consent: ConsentRecord): Promise<void>;
+  /** Someone answered the customer: their next free text is acknowledged again. */
+  clearAcknowledged(tenantId: string, customerId: string): Promise<void>;
   /** Closes prompts: one whose message never went out, or ones long expired or crowded out. */
   dropOpenPrompts(tenantId: string, customerId: string, messageIds: string[]): Promise<void>;
 }
@@ -161,17 +165,6 @@ export interface MessageStore {
    * status is no longer `from` (another report got there first), so the caller reads again and re-decides.
    */
   advanceStatus(message: Message, from: MessageStatus, change: StatusChange): Promise<boolean>;
-  /** Records the message that took over on the other channel, once: false when one is recorded already. */
-  setFallback(message: Message, fallback: { messageId: string; channel: Channel }): Promise<boolean>;
-  /**
-   * The outbound SMS the provider took as `providerMessageId` to `destination` around `publishedAt` (epoch ms), in
-   * whichever tenant: how an SMS delivery report, which names nothing of Parley's, finds its message.
-   */
-  findSmsByProviderId(
-    destination: string,
-    providerMessageId: string,
-    publishedAt: number,
-  ): Promise<Message | undefined>;
   getMessageByClaim(claim: MessageClaim): Promise<Message | undefined>;
   /** The message at a position of a customer's timeline (where a prompt or a claim says it is). */
   getMessageAt(tenantId: string, customerId: string, timelineId: string): Promise<Message | undefined>;
@@ -374,4 +367,19 @@ export interface StepUpStore {
   getStepUp(tenantId: string, promptMessageId: string): Promise<StepUpState | undefined>;
   /** False when the stored version is not `expected` (or, for `absent`, when one exists already). */
   putStepUp(state: StepUpState, expected: number | 'absent'): Promise<boolean>;
+}
+
+/** The message store as delivery status uses it (DESIGN section 13). */
+export interface DeliveryMessageStore extends MessageStore {
+  /** Records the message that took over on the other channel, once: false when one is recorded already. */
+  setFallback(message: Message, fallback: { messageId: string; channel: Channel }): Promise<boolean>;
+  /**
+   * The outbound SMS the provider took as `providerMessageId` to `destination` around `publishedAt` (epoch ms), in
+   * whichever tenant: how an SMS delivery report, which names nothing of Parley's, finds its message.
+   */
+  findSmsByProviderId(
+    destination: string,
+    providerMessageId: string,
+    publishedAt: number,
+  ): Promise<Message | undefined>;
 }

@@ -15,12 +15,12 @@ import { parleyEvent } from './events.ts';
 import { fingerprint, newMessageId, newTimelineId } from './ids.ts';
 import type { Channel, ConsentRecord, Customer, Message, MessageClaim, Tenant } from './model.ts';
 import { deliver, type OutboundDeps } from './outbound.ts';
-import type { EventPublisher, InboundCustomerStore, MessageStore, ParleyEvent } from './ports.ts';
+import type { DeliveryMessageStore, EventPublisher, InboundCustomerStore, ParleyEvent } from './ports.ts';
 import { countSegments } from './segments.ts';
 
 export interface DeliveryDeps {
   messages: Pick<
-    MessageStore,
+    DeliveryMessageStore,
     | 'getMessage'
     | 'advanceStatus'
     | 'findSmsByProviderId'

@@ -1,14 +1,14 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { DynamoTenantReader } from '../adapters/dynamo/tenant-reader.ts';
 import { requireEnv } from '../config/env.ts';
 import * as envNames from '../config/env-names.ts';
 import { authenticate } from '../domain/api-keys.ts';
 import type { AuthorizerContext } from './http/http-handler.ts';
 import { logger } from './http/observability.ts';
 
-const tenants = new DynamoTenantStore(requireEnv(envNames.tableName));
+const tenants = new DynamoTenantReader(requireEnv(envNames.tableName));
 
 /**
  * HTTP API Lambda authorizer (simple responses). API Gateway caches the answer per Authorization header, so a

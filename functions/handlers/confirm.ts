@@ -1,7 +1,7 @@
 import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoStepUpStore } from '../adapters/dynamo/step-up-store.ts';
-import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { DynamoTenantReader } from '../adapters/dynamo/tenant-reader.ts';
 import { confirmAnswerPage, confirmedPage, linkNotValidPage } from '../adapters/pages/confirmation-page.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
@@ -17,7 +17,7 @@ import { type Route, routedHandler } from './http/router.ts';
 
 const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
-const tenants = new DynamoTenantStore(tableName, db);
+const tenants = new DynamoTenantReader(tableName, db);
 const tokenSecret = await loadTokenSecret();
 const deps: ConfirmDeps = {
   tokenSecret,

@@ -5,8 +5,8 @@ import type { CloudWatchLogsEvent, Context, SNSEvent } from 'aws-lambda';
 import { SqsDeadLetters } from '../adapters/dead-letters/sqs-dead-letters.ts';
 import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
-import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
-import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { DynamoDeliveryMessageStore } from '../adapters/dynamo/message-delivery-store.ts';
+import { DynamoTenantReader } from '../adapters/dynamo/tenant-reader.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { parseEmailDeliveryEvent } from '../adapters/email/ses-event.ts';
 import { parseSmsDeliveryLogs } from '../adapters/sms/sns-delivery-log.ts';
@@ -37,10 +37,10 @@ const config = {
 };
 const tokenSecret = await loadTokenSecret();
 const db = createDocumentClient();
-const tenantStore = new DynamoTenantStore(config.tableName, db);
+const tenantStore = new DynamoTenantReader(config.tableName, db);
 const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');
 const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
-const messages = new DynamoMessageStore(config.tableName, db);
+const messages = new DynamoDeliveryMessageStore(config.tableName, db);
 const events = createEventPublisher({
   eventBusName: config.eventBusName,
   eventsDeadLetterQueueUrl: requireEnv(envNames.eventsDlqUrl),

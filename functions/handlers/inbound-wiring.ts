@@ -6,7 +6,7 @@ import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { DynamoStepUpStore } from '../adapters/dynamo/step-up-store.ts';
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
-import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { DynamoTenantReader } from '../adapters/dynamo/tenant-reader.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { TtlCache } from '../adapters/ttl-cache.ts';
 import { UnprocessableInboundError } from '../adapters/unprocessable-inbound.ts';
@@ -42,7 +42,7 @@ export const createInbound = async (channels: { sms?: SmsSender; email?: EmailSe
   };
   // One document client for every store of the table.
   const db = createDocumentClient();
-  const tenantStore = new DynamoTenantStore(config.tableName, db);
+  const tenantStore = new DynamoTenantReader(config.tableName, db);
   const templateStore = new DynamoTemplateStore(config.tableName, db);
   const deadLetters = new SqsDeadLetters(config.deadLetterQueueUrl);
   const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');

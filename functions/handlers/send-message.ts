@@ -1,12 +1,12 @@
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { ApiGatewayPusher } from '../adapters/chat/api-gateway-pusher.ts';
-import { DynamoAttentionStore } from '../adapters/dynamo/attention-store.ts';
-import { DynamoChatStore } from '../adapters/dynamo/chat-store.ts';
+import { DynamoAttentionClearer } from '../adapters/dynamo/attention-clearer.ts';
+import { DynamoChatConnectionWrites } from '../adapters/dynamo/chat-connection-writes.ts';
 import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
 import { DynamoTemplateStore } from '../adapters/dynamo/template-store.ts';
-import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { DynamoTenantReader } from '../adapters/dynamo/tenant-reader.ts';
 import { SesEmailSender } from '../adapters/email/ses-email-sender.ts';
 import { SnsSmsSender } from '../adapters/sms/sns-sms-sender.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
@@ -43,15 +43,16 @@ let publicUrlFromEvent: string | undefined;
 
 // One document client for every store of the table.
 const db = createDocumentClient();
-const tenantStore = new DynamoTenantStore(config.tableName, db);
+const tenantStore = new DynamoTenantReader(config.tableName, db);
 const templateStore = new DynamoTemplateStore(config.tableName, db);
 const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');
 const templates = new TtlCache<Template | undefined>(config.cacheTtlMs, Date.now, 1000, 'template');
 
 // One pusher per container: a push must not build an SDK client. A stale connection is ended on the chat store.
 const pusher = wsCallbackUrl ? new ApiGatewayPusher(() => wsCallbackUrl) : undefined;
-const chats = new DynamoChatStore(config.tableName, db);
-const attention = new DynamoAttentionStore(config.tableName, db);
+// What ending a stale chat connection writes: the push is all a send does with the chat.
+const chats = new DynamoChatConnectionWrites(config.tableName, db);
+const attention = new DynamoAttentionClearer(config.tableName, db);
 
 const deps: SendDeps = {
   getTemplate: (tenantId, name) =>

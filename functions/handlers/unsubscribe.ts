@@ -1,7 +1,7 @@
 import { DynamoCustomerStore } from '../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoMessageStore } from '../adapters/dynamo/message-store.ts';
-import { DynamoTenantStore } from '../adapters/dynamo/tenant-store.ts';
+import { DynamoTenantReader } from '../adapters/dynamo/tenant-reader.ts';
 import { confirmUnsubscribePage, unsubscribedPage } from '../adapters/pages/unsubscribe-page.ts';
 import { loadTokenSecret } from '../adapters/token-secret.ts';
 import { requireEnv } from '../config/env.ts';
@@ -16,7 +16,7 @@ import { type Route, routedHandler } from './http/router.ts';
 
 const tableName = requireEnv(envNames.tableName);
 const db = createDocumentClient();
-const tenants = new DynamoTenantStore(tableName, db);
+const tenants = new DynamoTenantReader(tableName, db);
 const deps: UnsubscribeDeps = {
   tokenSecret: await loadTokenSecret(),
   customers: new DynamoCustomerStore(tableName, db),

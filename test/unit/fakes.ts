@@ -31,10 +31,10 @@ import type {
   Clock,
   CustomerChanges,
   CustomerInboundUpdate,
+  DeliveryMessageStore,
   EmailSender,
   EventPublisher,
   InboundCustomerStore,
-  MessageStore,
   ParleyEvent,
   SmsSender,
   StepUpStore,
@@ -124,6 +124,11 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
     this.concurrentWriters.push(change);
   }
 
+  async clearAcknowledged(tenantId: string, customerId: string): Promise<void> {
+    const customer = this.customers.get(this.key(tenantId, customerId));
+    if (customer) delete customer.acknowledgedAt;
+  }
+
   /** As the adapter: conditional on the version read, on absence, or on nothing ('any'); false when it lost. */
   async updateCustomerAfterInbound(
     tenantId: string,
@@ -157,6 +162,7 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
     after.learnedChannel = update.channel;
     after.version += 1;
     if (update.consent) after.consent[update.consent.channel] = copy(update.consent.record);
+    if (update.acknowledged) after.acknowledgedAt = update.acknowledged;
     for (const [messageId, answer] of Object.entries(update.answers ?? {})) {
       after.promptAnswers[messageId] = copy(answer);
       delete after.openPrompts[messageId];
@@ -301,7 +307,7 @@ export class InMemoryCustomerStore implements InboundCustomerStore {
   }
 }
 
-export class InMemoryMessageStore implements MessageStore {
+export class InMemoryMessageStore implements DeliveryMessageStore {
   readonly claims = new Map<string, MessageClaim>();
   /** `${tenantId}/${customerId}/${timelineId}` → message, as the timeline item the adapter writes. */
   readonly messages = new Map<string, Message>();

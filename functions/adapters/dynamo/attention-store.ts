@@ -3,7 +3,7 @@
  * partition, each raised reason a top-level map (`free_text`, `callback`, `chat`: `{at, summary?, ref?}`), on the
  * status index while any reason is raised. An entry with nothing raised is deleted, so the list never grows with time.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   AttentionEntry,
   AttentionMark,
@@ -12,37 +12,11 @@ import type {
   Page,
   PageRequest,
 } from '../../domain/ports.ts';
-import { createDocumentClient, ifConditionHolds, queryPage, writeIfCondition } from './dynamo-helpers.ts';
+import { DynamoAttentionClearer, toEntry } from './attention-clearer.ts';
+import { queryPage, writeIfCondition } from './dynamo-helpers.ts';
 import { keys, statusIndex } from './keys.ts';
 
-const reasons: readonly AttentionReason[] = ['free_text', 'callback', 'chat'];
-
-const nothingRaised = reasons.map((_, i) => `attribute_not_exists(#r${i})`).join(' AND ');
-const reasonNames = Object.fromEntries(reasons.map((reason, i) => [`#r${i}`, reason]));
-
-const toEntry = (item: Record<string, unknown> | undefined): AttentionEntry | undefined => {
-  if (!item) return undefined;
-  const raised: AttentionEntry['reasons'] = {};
-  for (const reason of reasons) {
-    const mark = item[reason] as AttentionMark | undefined;
-    if (mark) raised[reason] = mark;
-  }
-  // A clear that emptied the entry and died before deleting it: nothing to attend to.
-  if (Object.keys(raised).length === 0) return undefined;
-  return {
-    customerId: item.customerId as string,
-    since: item.since as string,
-    lastAt: item.lastAt as string,
-    reasons: raised,
-  };
-};
-
-export class DynamoAttentionStore implements AttentionStore {
-  constructor(
-    private readonly tableName: string,
-    private readonly db: DynamoDBDocumentClient = createDocumentClient(),
-  ) {}
-
+export class DynamoAttentionStore extends DynamoAttentionClearer implements AttentionStore {
   async raise(tenantId: string, customerId: string, reason: AttentionReason, mark: AttentionMark): Promise<void> {
     const key = keys.attention(tenantId, customerId);
     const values = {
@@ -82,41 +56,6 @@ export class DynamoAttentionStore implements AttentionStore {
         ConditionExpression: `attribute_exists(lastAt) AND ${markIsLatest}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-      }),
-    );
-  }
-
-  async clear(
-    tenantId: string,
-    customerId: string,
-    reason: AttentionReason,
-    options: { at: string; ref?: string },
-  ): Promise<void> {
-    const key = keys.attention(tenantId, customerId);
-    const cleared = await ifConditionHolds(
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: 'REMOVE #r',
-          ConditionExpression: `#r.#at <= :at${options.ref !== undefined ? ' AND #r.#ref = :ref' : ''}`,
-          ExpressionAttributeNames: { '#r': reason, '#at': 'at', ...(options.ref !== undefined && { '#ref': 'ref' }) },
-          ExpressionAttributeValues: { ':at': options.at, ...(options.ref !== undefined && { ':ref': options.ref }) },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    // Not raised, raised again since, or about another callback or chat: nothing to clear.
-    if (!cleared) return;
-    if (toEntry(cleared.Attributes)) return;
-    // Nothing left raised: the entry goes, unless a raise got in since.
-    await writeIfCondition(
-      this.db,
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: key,
-        ConditionExpression: nothingRaised,
-        ExpressionAttributeNames: reasonNames,
       }),
     );
   }

@@ -169,6 +169,7 @@ export class DynamoCustomerStore implements InboundCustomerStore {
     }
     for (const messageId of update.dropPrompts ?? []) removes.push(name(openPromptAttribute(messageId)));
     for (const messageId of update.dropAnswers ?? []) removes.push(name(promptAnswerAttribute(messageId)));
+    if (update.acknowledged) sets.push(`acknowledgedAt = ${value(update.acknowledged)}`);
     if (update.pendingQuestion === null) removes.push('pendingQuestion');
     else if (update.pendingQuestion) sets.push(`pendingQuestion = ${value(update.pendingQuestion)}`);
     if (typeof expected === 'object') values[':expectedVersion'] = expected.version;
@@ -203,6 +204,18 @@ export class DynamoCustomerStore implements InboundCustomerStore {
         ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#consent) OR #consent.#at <= :at)',
         ExpressionAttributeNames: { '#consent': consentAttribute(channel), '#at': 'at' },
         ExpressionAttributeValues: { ':consent': consent, ':one': 1, ':at': consent.at },
+      }),
+    );
+  }
+
+  async clearAcknowledged(tenantId: string, customerId: string): Promise<void> {
+    await this.writeIfCondition(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.customer(tenantId, customerId),
+        UpdateExpression: 'REMOVE acknowledgedAt',
+        // Only when there is one: most agent replies find none, and a failed condition writes nothing.
+        ConditionExpression: 'attribute_exists(acknowledgedAt)',
       }),
     );
   }

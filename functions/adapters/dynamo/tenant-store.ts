@@ -2,30 +2,14 @@
  * Tenants, the SMS number each one owns (inbound SMS find their tenant by it) and API keys. A number is claimed
  * before the tenant is written, and only by the tenant that has it already or by nobody.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, Tenant, TenantKeyword } from '../../domain/model.ts';
 import type { TenantSetting, TenantStore } from '../../domain/ports.ts';
-import {
-  createDocumentClient,
-  ifConditionHolds,
-  queryAll,
-  strip,
-  updateExpression,
-  writeIfCondition,
-} from './dynamo-helpers.ts';
+import { ifConditionHolds, queryAll, strip, updateExpression, writeIfCondition } from './dynamo-helpers.ts';
 import { keys } from './keys.ts';
+import { apiKeyOf, DynamoTenantReader } from './tenant-reader.ts';
 
-export class DynamoTenantStore implements TenantStore {
-  constructor(
-    private readonly tableName: string,
-    private readonly db: DynamoDBDocumentClient = createDocumentClient(),
-  ) {}
-
-  async getTenant(tenantId: string): Promise<Tenant | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.tenant(tenantId) }));
-    return strip<Tenant>(Item);
-  }
-
+export class DynamoTenantStore extends DynamoTenantReader implements TenantStore {
   /** Creates or updates a tenant; its SMS number must not belong to another tenant. */
   async putTenant(tenant: Tenant): Promise<void> {
     const numberIsOurs = await writeIfCondition(
@@ -54,16 +38,6 @@ export class DynamoTenantStore implements TenantStore {
       ExpressionAttributeValues: { ':pk': 'TENANTS' },
     });
     return items.map((item) => strip<Tenant>(item) as Tenant);
-  }
-
-  async getTenantIdByNumber(e164: string): Promise<string | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.tenantNumber(e164) }));
-    return Item?.tenantId as string | undefined;
-  }
-
-  async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.tableName, Key: keys.apiKey(keyId) }));
-    return apiKeyOf(Item);
   }
 
   async putApiKey(key: ApiKeyRecord): Promise<void> {
@@ -182,10 +156,3 @@ export class DynamoTenantStore implements TenantStore {
     );
   }
 }
-
-const apiKeyOf = (item: Record<string, unknown> | undefined): ApiKeyRecord | undefined => {
-  const record = strip<ApiKeyRecord & { keyExpiresAt?: string }>(item);
-  if (!record) return undefined;
-  const { keyExpiresAt, ...rest } = record;
-  return { ...rest, ...(keyExpiresAt !== undefined && { expiresAt: keyExpiresAt }) };
-};

@@ -4,7 +4,7 @@ import { DynamoChatStore } from '../../adapters/dynamo/chat-store.ts';
 import { DynamoCustomerStore } from '../../adapters/dynamo/customer-store.ts';
 import { createDocumentClient } from '../../adapters/dynamo/dynamo-helpers.ts';
 import { DynamoMessageStore } from '../../adapters/dynamo/message-store.ts';
-import { DynamoTenantStore } from '../../adapters/dynamo/tenant-store.ts';
+import { DynamoTenantReader } from '../../adapters/dynamo/tenant-reader.ts';
 import { TtlCache } from '../../adapters/ttl-cache.ts';
 import { numberEnv, optionalEnv, requireEnv } from '../../config/env.ts';
 import * as envNames from '../../config/env-names.ts';
@@ -46,7 +46,7 @@ export const createEscalation = (parts: EscalationParts = {}) => {
   };
   const db = createDocumentClient();
   const messages = new DynamoMessageStore(config.tableName, db);
-  const tenantStore = new DynamoTenantStore(config.tableName, db);
+  const tenantStore = new DynamoTenantReader(config.tableName, db);
   const tenants = new TtlCache<Tenant | undefined>(config.cacheTtlMs, Date.now, 1000, 'tenant');
   let wsEndpointFromEvent: string | undefined;
   let publicUrlFromEvent: string | undefined;
