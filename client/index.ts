@@ -11,11 +11,18 @@
 import { Webhook } from 'standardwebhooks';
 import type * as z from 'zod/mini';
 import type { sendMessageRequestSchema } from '../functions/domain/contact-schemas.ts';
+import type {
+  callbackQuerySchema,
+  callbackUpdateSchema,
+  chatSessionRequestSchema,
+  replyRequestSchema,
+} from '../functions/domain/conversation-schemas.ts';
 import type { conversationQuerySchema, putCustomerRequestSchema } from '../functions/domain/customer-schemas.ts';
 import type { conversationView, customerView, messageView } from '../functions/domain/customers.ts';
 import type { ErrorCode, ErrorDetail } from '../functions/domain/errors.ts';
+import type { listNeedingAttention, replyToCustomer, startChat } from '../functions/domain/escalation.ts';
 import type { ParleyEventDetail, ParleyEventType } from '../functions/domain/events.ts';
-import type { Channel, Template } from '../functions/domain/model.ts';
+import type { Callback, Channel, Template } from '../functions/domain/model.ts';
 import type { DeliveryStatus } from '../functions/domain/outbound.ts';
 import type { StepUpAuditEntry } from '../functions/domain/step-up.ts';
 import type { putTemplateRequestSchema } from '../functions/domain/template-schemas.ts';
@@ -38,6 +45,14 @@ export type PutTemplateInput = z.input<typeof putTemplateRequestSchema>;
 export type PatchTenantInput = z.input<typeof patchTenantRequestSchema>;
 /** The body of `PUT /v1/keywords/{keyword}`. */
 export type PutKeywordInput = z.input<typeof putKeywordRequestSchema>;
+/** The body of `POST /v1/customers/{customerId}/messages` (an agent's reply, `agent` scope). */
+export type ReplyInput = z.input<typeof replyRequestSchema>;
+/** The body of `POST /v1/customers/{customerId}/chat-sessions`. */
+export type ChatSessionInput = z.input<typeof chatSessionRequestSchema>;
+/** The query of `GET /v1/callbacks`. */
+export type CallbackQuery = Partial<z.output<typeof callbackQuerySchema>>;
+/** The body of `PATCH /v1/callbacks/{callbackId}`. */
+export type CallbackUpdateInput = z.input<typeof callbackUpdateSchema>;
 
 // --- Responses ---------------------------------------------------------------------------------------------------
 
@@ -64,6 +79,19 @@ export type ConversationResponse = Awaited<ReturnType<typeof conversationView>>;
 export type TemplateResponse = Template;
 export type KeywordResponse = KeywordView;
 export type TenantSettingsResponse = TenantSettingsView;
+/** An agent's reply (202): where it went; `replayed` as for `send`. */
+export type ReplyResponse = Omit<Awaited<ReturnType<typeof replyToCustomer>>, 'replayed'> & {
+  customerId: string;
+  replayed: boolean;
+};
+export type ChatSessionResponse = Awaited<ReturnType<typeof startChat>>;
+/** `GET /v1/conversations?needs=attention`: open callbacks, active chats and unanswered free text. */
+export type AttentionPage = Awaited<ReturnType<typeof listNeedingAttention>>;
+export type CallbackResponse = Callback;
+export interface CallbacksPage {
+  callbacks: CallbackResponse[];
+  nextCursor?: string;
+}
 
 /**
  * A webhook endpoint as the API shows it (never a secret). Written here, after `WebhookView` of the webhooks branch
@@ -258,6 +286,41 @@ export class Parley {
     /** Creates or updates the profile: a field given sets it, `null` clears it. */
     put: (customerId: string, changes: PutCustomerInput): Promise<CustomerResponse> =>
       this.#call('PUT', `/v1/customers/${segment(customerId)}`, { body: changes }),
+    /** An agent's free-form reply, on the channel the customer is on now unless `channel` says (`agent` scope). */
+    reply: async (
+      customerId: string,
+      reply: ReplyInput,
+      options: { idempotencyKey?: string } = {},
+    ): Promise<ReplyResponse> => {
+      const { body, res } = await this.#request<Omit<ReplyResponse, 'replayed'>>(
+        'POST',
+        `/v1/customers/${segment(customerId)}/messages`,
+        {
+          body: reply,
+          ...(options.idempotencyKey !== undefined && { headers: { 'idempotency-key': options.idempotencyKey } }),
+        },
+      );
+      return { ...body, replayed: res.headers.get('idempotent-replayed') === 'true' };
+    },
+    /** A signed, expiring chat link for the customer, texted to them with `sendLink: true`. */
+    startChat: (customerId: string, request: ChatSessionInput = {}): Promise<ChatSessionResponse> =>
+      this.#call('POST', `/v1/customers/${segment(customerId)}/chat-sessions`, { body: request }),
+  };
+
+  readonly conversations = {
+    /** The conversations needing an agent, most recent first; pass `nextCursor` as `cursor` for the next page. */
+    needingAttention: (query: { limit?: number; cursor?: string } = {}): Promise<AttentionPage> =>
+      this.#call('GET', '/v1/conversations', {
+        query: { needs: 'attention', limit: query.limit, cursor: query.cursor },
+      }),
+  };
+
+  readonly callbacks = {
+    list: (query: CallbackQuery = {}): Promise<CallbacksPage> =>
+      this.#call('GET', '/v1/callbacks', { query: { status: query.status, limit: query.limit, cursor: query.cursor } }),
+    /** Completes or cancels a callback (`agent` scope). */
+    update: (callbackId: string, update: CallbackUpdateInput): Promise<CallbackResponse> =>
+      this.#call('PATCH', `/v1/callbacks/${segment(callbackId)}`, { body: update }),
   };
 
   /** One page of the customer's cross-channel timeline, newest first; pass `nextCursor` as `before` for the next. */

@@ -101,6 +101,37 @@ describe('customers and the conversation', () => {
   });
 });
 
+describe('agents: replies, chat sessions, callbacks and the attention list', () => {
+  it('replies to a customer, starts a chat, lists and completes a callback', async () => {
+    await parley.customers.put('cust-client-8', { phone: '+12025550168' });
+    const reply = await parley.customers.reply('cust-client-8', { body: 'We are on it.' }, { idempotencyKey: 'r-1' });
+    expect(reply).toMatchObject({ customerId: 'cust-client-8', channel: 'sms', replayed: false });
+    expect(h.gateway.edges.outbox.list({ to: '+12025550168' }).at(-1)?.body).toContain('We are on it.');
+    const again = await parley.customers.reply('cust-client-8', { body: 'We are on it.' }, { idempotencyKey: 'r-1' });
+    expect(again).toEqual({ ...reply, replayed: true });
+
+    const chat = await parley.customers.startChat('cust-client-8');
+    expect(chat.url).toContain('/chat');
+    expect(chat.linkMessageId).toBeUndefined();
+
+    // The customer asks for a callback by text.
+    const inbound = await h.api('/_local/sms/inbound', {
+      body: { from: '+12025550168', body: 'CALL', to: h.gateway.smsNumber },
+      key: null,
+    });
+    expect(inbound.status).toBeLessThan(300);
+    const { callbacks } = await parley.callbacks.list({ status: 'requested' });
+    const callback = callbacks.find((c) => c.customerId === 'cust-client-8');
+    expect(callback).toBeDefined();
+    const attention = await parley.conversations.needingAttention({ limit: 50 });
+    expect(attention.conversations.map((c) => c.customerId)).toContain('cust-client-8');
+
+    const closed = await parley.callbacks.update(callback?.callbackId ?? '', { status: 'completed', note: 'Called.' });
+    expect(closed).toMatchObject({ callbackId: callback?.callbackId, status: 'completed' });
+    expect(await thrown(parley.callbacks.update('cb_nope', { status: 'completed' }))).toMatchObject({ status: 404 });
+  });
+});
+
 describe('templates', () => {
   it('put, get, list and delete', async () => {
     const saved = await parley.templates.put('client-note', { description: 'A note', sms: 'Hi {{name}}' });
