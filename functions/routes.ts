@@ -16,7 +16,8 @@ export type HttpHandlerName =
   | 'callbacks'
   | 'pages'
   | 'openapi'
-  | 'unsubscribe';
+  | 'unsubscribe'
+  | 'webhooks';
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -42,6 +43,13 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/v1/conversations', handler: 'conversations', scope: 'read' },
   { method: 'GET', path: '/v1/callbacks', handler: 'callbacks', scope: 'read' },
   { method: 'PATCH', path: '/v1/callbacks/{callbackId}', handler: 'callbacks', scope: 'agent' },
+  // Signed webhooks (DESIGN section 15). `send`, not yet `admin`: no key carries that scope yet.
+  { method: 'POST', path: '/v1/webhooks', handler: 'webhooks', scope: 'send' },
+  { method: 'GET', path: '/v1/webhooks', handler: 'webhooks', scope: 'send' },
+  { method: 'GET', path: '/v1/webhooks/{webhookId}', handler: 'webhooks', scope: 'send' },
+  { method: 'DELETE', path: '/v1/webhooks/{webhookId}', handler: 'webhooks', scope: 'send' },
+  { method: 'POST', path: '/v1/webhooks/{webhookId}/rotate-secret', handler: 'webhooks', scope: 'send' },
+  { method: 'GET', path: '/v1/webhooks/{webhookId}/deliveries', handler: 'webhooks', scope: 'send' },
   { method: 'GET', path: '/openapi.json', handler: 'openapi', scope: null },
   // The chat page and the agent console: static pages, no data without a token or a key.
   { method: 'GET', path: '/chat', handler: 'pages', scope: null },

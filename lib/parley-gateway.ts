@@ -159,6 +159,8 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
   openapi: {},
   // One-click unsubscribe: reads the token's tenant, address or message, records consent, announces it.
   unsubscribe: { table: 'baseTableItems', putEvents: true, tokens: true },
+  // Registers endpoints (the URL policy resolves their names), rotates secrets, lists attempts: its own items only.
+  webhooks: { table: 'baseTableItems' },
   'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
   'ws-message': { table: 'baseTableItems', putEvents: true, pushChat: true },
   'ws-disconnect': { table: 'baseTableItems', putEvents: true },

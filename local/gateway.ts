@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { SqsDeadLetters } from '../functions/adapters/dead-letters/sqs-dead-letters.ts';
 import { createDocumentClient } from '../functions/adapters/dynamo/dynamo-helpers.ts';
 import { DynamoTemplateStore } from '../functions/adapters/dynamo/template-store.ts';
 import { DynamoTenantStore } from '../functions/adapters/dynamo/tenant-store.ts';
@@ -14,6 +15,7 @@ import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import * as envNames from '../functions/config/env-names.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
+import { createWebhookDeps } from '../functions/handlers/webhooks-wiring.ts';
 import { startDeliveryReporter } from './delivery-reporter.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
 import { startDemoBackend } from './demo-backend.ts';
@@ -27,11 +29,12 @@ import {
   prepareInboundEmail,
   receiptNotification,
 } from './email-simulator.ts';
-import { localHandlerEnv, localInboundEmailBucket } from './handler-env.ts';
+import { localAccount, localHandlerEnv, localInboundEmailBucket } from './handler-env.ts';
 import { readLimitedBody } from './http-body.ts';
 import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
 import { localTopicArn, parseIsoTime, payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
 import { createWebSocketGateway } from './websocket-gateway.ts';
 
 export interface LocalGatewayOptions {
@@ -49,6 +52,11 @@ export interface LocalGatewayOptions {
    * after the send (default on, 400 ms; what they report per address is set with `POST /_local/faults`).
    */
   deliveryReports?: boolean | { delayMs?: number; retryDelayMs?: number };
+  /**
+   * Events are delivered to the tenants' registered webhooks, as the `webhook-sender` function does on AWS, with
+   * the retry schedule scaled by `retryScale` (default on, 0.01).
+   */
+  webhooks?: boolean | WebhookDispatcherOptions;
 }
 
 export interface LocalInfo {
@@ -69,6 +77,8 @@ export interface LocalGateway extends LocalInfo {
   edges: AwsEdges;
   /** Tenants and API keys, on the local table. */
   tenants: DynamoTenantStore;
+  /** Delivers events to registered webhooks (absent with `webhooks: false`). */
+  webhookDispatcher: ReturnType<typeof startWebhookDispatcher> | undefined;
   close(): Promise<void>;
 }
 
@@ -231,6 +241,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       callbacks: (await import('../functions/handlers/callbacks.ts')).handler,
       pages: (await import('../functions/handlers/pages.ts')).handler,
       unsubscribe: (await import('../functions/handlers/unsubscribe.ts')).handler,
+      webhooks: (await import('../functions/handlers/webhooks.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
@@ -267,6 +278,18 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     at: string;
     inboundMessageId: string;
   }[] = [];
+  const webhookOptions = options.webhooks ?? true;
+  const webhookDispatcher =
+    webhookOptions === false
+      ? undefined
+      : startWebhookDispatcher(
+          edges,
+          {
+            ...createWebhookDeps(tableName, db),
+            deadLetters: new SqsDeadLetters(`${edges.url}/${localAccount}/parley-webhook-dlq`),
+          },
+          typeof webhookOptions === 'object' ? webhookOptions : {},
+        );
   const stopDemoBackend =
     options.demoBackend === false
       ? () => undefined
@@ -552,8 +575,10 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     edges,
     tenants,
     webSockets,
+    webhookDispatcher,
     close: async () => {
       stopDemoBackend();
+      webhookDispatcher?.stop();
       await deliveryReporter?.stop();
       webSockets.close();
       server.closeAllConnections();

@@ -22,3 +22,8 @@ export const tokenSecret = 'PARLEY_TOKEN_SECRET';
 export const tokenSecretArn = 'PARLEY_TOKEN_SECRET_ARN';
 export const wsCallbackUrl = 'PARLEY_WS_CALLBACK_URL';
 export const wsUrl = 'PARLEY_WS_URL';
+/** `true` in the local runtime only: webhooks may go to http:// and loopback endpoints (a receiver on this machine). */
+export const webhooksAllowLoopback = 'PARLEY_WEBHOOKS_ALLOW_LOOPBACK';
+/** The FIFO queue the webhook sender puts each event's deliveries on, and its dead-letter queue. */
+export const webhookDeliveryQueueUrl = 'PARLEY_WEBHOOK_DELIVERY_QUEUE_URL';
+export const webhookDeadLetterQueueUrl = 'PARLEY_WEBHOOK_DLQ_URL';

@@ -98,6 +98,7 @@ describe('cdk-nag AwsSolutions gate', () => {
           'SendMessage',
           'Templates',
           'Unsubscribe',
+          'Webhooks',
           'WsConnect',
           'WsDisconnect',
           'WsMessage',

@@ -36,6 +36,7 @@ describe('Lambda functions', () => {
       'templates',
       'conversations',
       'callbacks',
+      'webhooks',
       'openapi',
       'pages',
       'unsubscribe',
