@@ -17,6 +17,7 @@ import { ParleyMonitoring } from './monitoring.ts';
 import { ParleyFunction, type ParleyFunctionProps } from './parley-function.ts';
 import { ParleyTable } from './table.ts';
 import { TokenSecret } from './token-secret.ts';
+import { ParleyWebhooks } from './webhooks.ts';
 import { ParleyWebSocketApi, type WebSocketHandlerName } from './websocket-api.ts';
 
 export type { ApiThrottle } from './http-api.ts';
@@ -245,6 +246,8 @@ export class ParleyGateway extends Construct {
    * as sent (`entries`) and why each failed (`errors`); replay with `aws events put-events --entries`. Alarmed on.
    */
   readonly undeliveredEvents: DeadLetterQueue;
+  /** Signed webhooks: the bus rule, the event and FIFO delivery queues, `webhook-sender`, its dead-letter queues. */
+  readonly webhooks: ParleyWebhooks;
   private readonly replyDomain: string;
   private readonly chatSessionTtl: Duration;
 
@@ -389,6 +392,17 @@ export class ParleyGateway extends Construct {
     this.inboundEmailReceiving.subscribe(this.inboundEmail.fn, emailDeadLetterQueue);
     this.monitoring.alarmOnDeadLetterQueue('InboundEmailDeadLetters', emailDeadLetterQueue);
 
+    this.webhooks = new ParleyWebhooks(this, 'WebhookDelivery', {
+      bus: this.events.bus,
+      table: this.table,
+      environment: baseEnvironment,
+      sourceDir: props.sourceDir,
+      logRetention: props.logRetention,
+    });
+    this.monitoring.alarmOnFunctionErrors('WebhookSenderErrors', this.webhooks.sender.fn);
+    this.monitoring.alarmOnDeadLetterQueue('WebhookDeadLetters', this.webhooks.deadLetters);
+    this.monitoring.alarmOnDeadLetterQueue('WebhookEventDeadLetters', this.webhooks.eventDeadLetters.queue);
+
     this.monitoring.addDashboardWidgets({
       httpStage: this.httpApi.stage,
       webSocketStage: this.webSocketApi.stage,
@@ -398,12 +412,15 @@ export class ParleyGateway extends Construct {
           ...functions,
           'inbound-sms': this.inboundSms,
           'inbound-email': this.inboundEmail,
+          'webhook-sender': this.webhooks.sender,
         }).map(([name, fn]) => [name, fn.fn]),
       ),
       deadLetterQueues: {
         'inbound SMS': deadLetterQueue,
         'inbound email': emailDeadLetterQueue,
         'undelivered events': this.undeliveredEvents.queue,
+        'webhook deliveries': this.webhooks.deadLetters,
+        'webhook events': this.webhooks.eventDeadLetters.queue,
       },
       inboundEmailTopic: this.inboundEmailReceiving.topic,
     });

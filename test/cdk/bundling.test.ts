@@ -27,6 +27,8 @@ const bundledOnPurpose: Partial<Record<string, readonly string[]>> = {
   'ws-message': ['@aws-sdk/client-apigatewaymanagementapi'],
   'send-message': ['@aws-sdk/client-ses'],
   conversations: ['@aws-sdk/client-ses'],
+  // Every invocation queues, delays or dead-letters through SQS.
+  'webhook-sender': ['@aws-sdk/client-sqs'],
 };
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 

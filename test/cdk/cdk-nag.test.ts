@@ -99,6 +99,7 @@ describe('cdk-nag AwsSolutions gate', () => {
           'Templates',
           'Unsubscribe',
           'Webhooks',
+          'WebhookDelivery/Sender',
           'WsConnect',
           'WsDisconnect',
           'WsMessage',

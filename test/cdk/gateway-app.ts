@@ -24,6 +24,7 @@ export const handlerNames = [
   'authorizer',
   'inbound-sms',
   'inbound-email',
+  'webhook-sender',
 ] as const;
 
 /**
@@ -129,6 +130,7 @@ const gatewayFunction = ({ gateway }: ParleyStack, handlerName: HandlerName): Pa
   if (handlerName === 'authorizer') return gateway.authorizer;
   if (handlerName === 'inbound-sms') return gateway.inboundSms;
   if (handlerName === 'inbound-email') return gateway.inboundEmail;
+  if (handlerName === 'webhook-sender') return gateway.webhooks.sender;
   return gateway.functions[handlerName];
 };
 

@@ -161,10 +161,10 @@ describe('monitoring', () => {
     }
   });
 
-  it('has nothing else: one alarm per function, the 5xx, the three dead-letter queues, events and failed-sends alarms', () => {
+  it('has nothing else: one alarm per function, the 5xx, the five dead-letter queues, events and failed-sends alarms', () => {
     // InboundDeadLettered and EventsDeadLettered have no alarm of their own: each is a message in a queue alarmed
-    // on; EventsRetried is no failure at all.
-    expect(alarms).toHaveLength(handlerNames.length + 6);
+    // on; EventsRetried is no failure at all. The webhook queues: test/cdk/webhooks.test.ts.
+    expect(alarms).toHaveLength(handlerNames.length + 8);
     for (const metricName of ['InboundDeadLettered', 'EventsDeadLettered', 'EventsRetried']) {
       expect(alarms.filter((alarm) => alarm.Properties.MetricName === metricName)).toEqual([]);
     }
@@ -228,7 +228,7 @@ describe('dashboard', () => {
     ]);
   });
 
-  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email and undelivered events', () => {
+  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email, undelivered events, webhooks', () => {
     const depth = (queue: IConstruct) => [
       'AWS/SQS',
       'ApproximateNumberOfMessagesVisible',
@@ -240,11 +240,15 @@ describe('dashboard', () => {
       depth(stack.gateway.inboundSmsDeadLetters.queue),
       depth(stack.gateway.inboundEmailDeadLetters.queue),
       depth(stack.gateway.undeliveredEvents.queue),
+      depth(stack.gateway.webhooks.deadLetters),
+      depth(stack.gateway.webhooks.eventDeadLetters.queue),
     ]);
     expect(renderingOf(widget)).toEqual([
       ['inbound SMS', 'Maximum'],
       ['inbound email', 'Maximum'],
       ['undelivered events', 'Maximum'],
+      ['webhook deliveries', 'Maximum'],
+      ['webhook events', 'Maximum'],
     ]);
   });
 
