@@ -43,8 +43,11 @@ export interface LocalGatewayOptions {
   dataDir?: string;
   /** API stage throttling, as API Gateway applies it (default 500 requests/s, burst 1000). */
   throttle?: Throttle;
-  /** The demo backend reacting to the demo tenant's events (default on). */
-  demoBackend?: boolean;
+  /**
+   * The demo backend reacting to the demo tenant's events (default on): from the emulated EventBridge, or with
+   * `'webhooks'` from a signed webhook it registers and verifies.
+   */
+  demoBackend?: boolean | 'webhooks';
   /** Powertools log level for the handlers (default WARN: the terminal stays readable). */
   logLevel?: string;
   /**
@@ -290,14 +293,15 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
           },
           typeof webhookOptions === 'object' ? webhookOptions : {},
         );
-  const stopDemoBackend =
+  const demoBackend =
     options.demoBackend === false
-      ? () => undefined
+      ? undefined
       : startDemoBackend({
           edges,
           baseUrl,
           apiKey: keys.apiKey,
           tenantId: demoTenant.tenantId,
+          webhooks: options.demoBackend === 'webhooks',
         });
 
   /**
@@ -567,6 +571,9 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   // Every route answers from here on: only now is the runtime ready, and only now is local.json written.
   serve = route;
   upgrade = webSockets.handleUpgrade;
+  await demoBackend
+    ?.afterReady()
+    .catch((error: unknown) => console.error('[parley] the demo backend did not start:', (error as Error).message));
   writeFileSync(localJsonPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 
   return {
@@ -577,7 +584,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     webSockets,
     webhookDispatcher,
     close: async () => {
-      stopDemoBackend();
+      await demoBackend?.stop();
       webhookDispatcher?.stop();
       await deliveryReporter?.stop();
       webSockets.close();

@@ -6,6 +6,8 @@
 export const cacheTtlMs = 'PARLEY_CACHE_TTL_MS';
 export const chatSessionTtlMs = 'PARLEY_CHAT_SESSION_TTL_MS';
 export const dataDir = 'PARLEY_DATA_DIR';
+/** `1`: the local demo backend hears its events by signed webhook instead of the emulated EventBridge. */
+export const demoWebhooks = 'PARLEY_DEMO_WEBHOOKS';
 export const deadLetterQueueUrl = 'PARLEY_DEAD_LETTER_QUEUE_URL';
 export const eventsDlqUrl = 'PARLEY_EVENTS_DLQ_URL';
 export const eventBusName = 'PARLEY_EVENT_BUS_NAME';
