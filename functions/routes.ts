@@ -18,7 +18,8 @@ export type HttpHandlerName =
   | 'openapi'
   | 'unsubscribe'
   | 'confirm'
-  | 'tenant-settings';
+  | 'tenant-settings'
+  | 'webhooks';
 
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -52,6 +53,13 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/v1/keywords/{keyword}', handler: 'tenant-settings', scope: 'read' },
   { method: 'PUT', path: '/v1/keywords/{keyword}', handler: 'tenant-settings', scope: 'admin' },
   { method: 'DELETE', path: '/v1/keywords/{keyword}', handler: 'tenant-settings', scope: 'admin' },
+  // Signed webhooks (DESIGN section 15): managing them is `admin`, like the tenant's other settings.
+  { method: 'POST', path: '/v1/webhooks', handler: 'webhooks', scope: 'admin' },
+  { method: 'GET', path: '/v1/webhooks', handler: 'webhooks', scope: 'admin' },
+  { method: 'GET', path: '/v1/webhooks/{webhookId}', handler: 'webhooks', scope: 'admin' },
+  { method: 'DELETE', path: '/v1/webhooks/{webhookId}', handler: 'webhooks', scope: 'admin' },
+  { method: 'POST', path: '/v1/webhooks/{webhookId}/rotate-secret', handler: 'webhooks', scope: 'admin' },
+  { method: 'GET', path: '/v1/webhooks/{webhookId}/deliveries', handler: 'webhooks', scope: 'admin' },
   { method: 'GET', path: '/openapi.json', handler: 'openapi', scope: null },
   // The chat page and the agent console: static pages, no data without a token or a key.
   { method: 'GET', path: '/chat', handler: 'pages', scope: null },

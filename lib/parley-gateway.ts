@@ -18,6 +18,7 @@ import { ParleyMonitoring } from './monitoring.ts';
 import { ParleyFunction, type ParleyFunctionProps } from './parley-function.ts';
 import { ParleyTable } from './table.ts';
 import { TokenSecret } from './token-secret.ts';
+import { ParleyWebhooks } from './webhooks.ts';
 import { ParleyWebSocketApi, type WebSocketHandlerName } from './websocket-api.ts';
 
 export type { ApiThrottle } from './http-api.ts';
@@ -181,6 +182,8 @@ const accessByHandler: Record<GatewayHandlerName, Access> = {
   unsubscribe: { table: 'baseTableItems', putEvents: true, tokens: true },
   // The step-up link: reads the verification, completes it, records the answer, announces it.
   confirm: { table: 'baseTableItems', putEvents: true, tokens: true },
+  // Registers endpoints (the URL policy resolves their names), rotates secrets, lists attempts: its own items only.
+  webhooks: { table: 'baseTableItems' },
   'ws-connect': { table: 'baseTableItems', putEvents: true, tokens: true },
   'ws-message': { table: 'baseTableItems', putEvents: true, pushChat: true },
   'ws-disconnect': { table: 'baseTableItems', putEvents: true },
@@ -278,6 +281,8 @@ export class ParleyGateway extends Construct {
    * as sent (`entries`) and why each failed (`errors`); replay with `aws events put-events --entries`. Alarmed on.
    */
   readonly undeliveredEvents: DeadLetterQueue;
+  /** Signed webhooks: the bus rule, the event and FIFO delivery queues, `webhook-sender`, its dead-letter queues. */
+  readonly webhooks: ParleyWebhooks;
   private readonly replyDomain: string;
   private readonly chatSessionTtl: Duration;
 
@@ -450,6 +455,16 @@ export class ParleyGateway extends Construct {
     this.monitoring.alarmOnEmailBounceRate('EmailBounceRate', this.email.configurationSet);
     this.monitoring.alarmOnEmailComplaintRate('EmailComplaintRate', this.email.configurationSet);
     this.monitoring.alarmOnSmsDeliveryFailureRate('SmsDeliveryFailureRate');
+    this.webhooks = new ParleyWebhooks(this, 'WebhookDelivery', {
+      bus: this.events.bus,
+      table: this.table,
+      environment: baseEnvironment,
+      sourceDir: props.sourceDir,
+      logRetention: props.logRetention,
+    });
+    this.monitoring.alarmOnFunctionErrors('WebhookSenderErrors', this.webhooks.sender.fn);
+    this.monitoring.alarmOnDeadLetterQueue('WebhookDeadLetters', this.webhooks.deadLetters);
+    this.monitoring.alarmOnDeadLetterQueue('WebhookEventDeadLetters', this.webhooks.eventDeadLetters.queue);
 
     this.monitoring.addDashboardWidgets({
       httpStage: this.httpApi.stage,
@@ -461,6 +476,7 @@ export class ParleyGateway extends Construct {
           'inbound-sms': this.inboundSms,
           'inbound-email': this.inboundEmail,
           'delivery-status': this.deliveryStatus,
+          'webhook-sender': this.webhooks.sender,
         }).map(([name, fn]) => [name, fn.fn]),
       ),
       deadLetterQueues: {
@@ -468,6 +484,8 @@ export class ParleyGateway extends Construct {
         'inbound email': emailDeadLetterQueue,
         'delivery status': statusDeadLetterQueue,
         'undelivered events': this.undeliveredEvents.queue,
+        'webhook deliveries': this.webhooks.deadLetters,
+        'webhook events': this.webhooks.eventDeadLetters.queue,
       },
       inboundEmailTopic: this.inboundEmailReceiving.topic,
       deliveryStatusTopic: this.deliveryStatusSources.topic,

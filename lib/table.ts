@@ -104,6 +104,27 @@ export class ParleyTable extends Construct {
     );
   }
 
+  /**
+   * Reads of endpoints and writes of their attempts, and nothing else of the table: `GetItem`, `Query` and
+   * `PutItem` on the base table, only on items whose partition key is a tenant's webhook partition
+   * (`T#<tenant>#WEBHOOKS`) or an endpoint's attempt partition (`T#<tenant>#WH#<id>`). Tenant and customer ids hold
+   * no `#`, so no other item's key matches.
+   */
+  grantWebhookItems(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#WEBHOOKS', 'T#*#WH#*'] } },
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: keyReadWriteActions,
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+    });
+  }
+
   private grant(grantee: iam.IGrantable, actions: string[], resourceArns: string[], keyActions: string[]): void {
     iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
     // The key serves DynamoDB here; the secret's reader gets its own grant, through Secrets Manager.

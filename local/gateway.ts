@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { SqsDeadLetters } from '../functions/adapters/dead-letters/sqs-dead-letters.ts';
 import { createDocumentClient } from '../functions/adapters/dynamo/dynamo-helpers.ts';
 import { DynamoTemplateStore } from '../functions/adapters/dynamo/template-store.ts';
 import { DynamoTenantStore } from '../functions/adapters/dynamo/tenant-store.ts';
@@ -14,6 +15,7 @@ import { loadPage } from '../functions/adapters/pages/page-loader.ts';
 import * as envNames from '../functions/config/env-names.ts';
 import { ParleyError } from '../functions/domain/errors.ts';
 import { InboundInProgressError } from '../functions/domain/inbound.ts';
+import { createWebhookDeps } from '../functions/handlers/webhooks-wiring.ts';
 import { installLocalClock, localClock, parseClockRequest } from './clock.ts';
 import { startDeliveryReporter } from './delivery-reporter.ts';
 import { type DemoKeys, demoTenant, seedDemo } from './demo.ts';
@@ -28,11 +30,12 @@ import {
   prepareInboundEmail,
   receiptNotification,
 } from './email-simulator.ts';
-import { localHandlerEnv, localInboundEmailBucket } from './handler-env.ts';
+import { localAccount, localHandlerEnv, localInboundEmailBucket } from './handler-env.ts';
 import { readLimitedBody } from './http-body.ts';
 import { createApiRouter, type HttpHandlers, sendJson, type Throttle } from './http-gateway.ts';
 import { localTopicArn, parseIsoTime, payloadFromSimple, snsEventFor } from './inbound-simulator.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
 import { createWebSocketGateway } from './websocket-gateway.ts';
 
 export interface LocalGatewayOptions {
@@ -41,8 +44,11 @@ export interface LocalGatewayOptions {
   dataDir?: string;
   /** API stage throttling, as API Gateway applies it (default 500 requests/s, burst 1000). */
   throttle?: Throttle;
-  /** The demo backend reacting to the demo tenant's events (default on). */
-  demoBackend?: boolean;
+  /**
+   * The demo backend reacting to the demo tenant's events (default on): from the emulated EventBridge, or with
+   * `'webhooks'` from a signed webhook it registers and verifies.
+   */
+  demoBackend?: boolean | 'webhooks';
   /** Powertools log level for the handlers (default WARN: the terminal stays readable). */
   logLevel?: string;
   /**
@@ -50,6 +56,11 @@ export interface LocalGatewayOptions {
    * after the send (default on, 400 ms; what they report per address is set with `POST /_local/faults`).
    */
   deliveryReports?: boolean | { delayMs?: number; retryDelayMs?: number };
+  /**
+   * Events are delivered to the tenants' registered webhooks, as the `webhook-sender` function does on AWS, with
+   * the retry schedule scaled by `retryScale` (default on, 0.01).
+   */
+  webhooks?: boolean | WebhookDispatcherOptions;
 }
 
 export interface LocalInfo {
@@ -70,6 +81,8 @@ export interface LocalGateway extends LocalInfo {
   edges: AwsEdges;
   /** Tenants and API keys, on the local table. */
   tenants: DynamoTenantStore;
+  /** Delivers events to registered webhooks (absent with `webhooks: false`). */
+  webhookDispatcher: ReturnType<typeof startWebhookDispatcher> | undefined;
   close(): Promise<void>;
 }
 
@@ -235,6 +248,7 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
       unsubscribe: (await import('../functions/handlers/unsubscribe.ts')).handler,
       confirm: (await import('../functions/handlers/confirm.ts')).handler,
       'tenant-settings': (await import('../functions/handlers/tenant-settings.ts')).handler,
+      webhooks: (await import('../functions/handlers/webhooks.ts')).handler,
     } as HttpHandlers['routes'],
   };
   const apiRouter = createApiRouter(handlers, options.throttle);
@@ -271,6 +285,18 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     at: string;
     inboundMessageId: string;
   }[] = [];
+  const webhookOptions = options.webhooks ?? true;
+  const webhookDispatcher =
+    webhookOptions === false
+      ? undefined
+      : startWebhookDispatcher(
+          edges,
+          {
+            ...createWebhookDeps(tableName, db),
+            deadLetters: new SqsDeadLetters(`${edges.url}/${localAccount}/parley-webhook-dlq`),
+          },
+          typeof webhookOptions === 'object' ? webhookOptions : {},
+        );
   const demoBackend =
     options.demoBackend === false
       ? undefined
@@ -279,8 +305,8 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
           baseUrl,
           apiKey: keys.apiKey,
           tenantId: demoTenant.tenantId,
+          webhooks: options.demoBackend === 'webhooks',
         });
-  const stopDemoBackend = () => demoBackend?.stop();
 
   /**
    * POST /_local/demo/card-alert {"phone", "email"?, "verify"?}: the demo card alert to the demo customer of that
@@ -572,6 +598,9 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
   // Every route answers from here on: only now is the runtime ready, and only now is local.json written.
   serve = route;
   upgrade = webSockets.handleUpgrade;
+  await demoBackend
+    ?.afterReady()
+    .catch((error: unknown) => console.error('[parley] the demo backend did not start:', (error as Error).message));
   writeFileSync(localJsonPath, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 
   return {
@@ -580,8 +609,10 @@ export const startLocalGateway = async (options: LocalGatewayOptions = {}): Prom
     edges,
     tenants,
     webSockets,
+    webhookDispatcher,
     close: async () => {
-      stopDemoBackend();
+      await demoBackend?.stop();
+      webhookDispatcher?.stop();
       await deliveryReporter?.stop();
       webSockets.close();
       server.closeAllConnections();

@@ -12,7 +12,7 @@ export interface LocalHandlerEnvOptions {
   logLevel: string;
 }
 
-const localAccount = '000000000000';
+export const localAccount = '000000000000';
 
 /** The emulated bucket received mail is stored in (the edges create it; `inbound-email` reads it, path-style). */
 export const localInboundEmailBucket = 'parley-inbound-email';
@@ -38,6 +38,8 @@ export const localHandlerEnv = (options: LocalHandlerEnvOptions): Record<string,
   [envNames.sesConfigurationSet]: 'parley-local',
   [envNames.replyDomain]: 'reply.parley.localhost',
   [envNames.tokenSecret]: options.tokenSecret,
+  // Webhook receivers on this machine (http://127.0.0.1:...); private and link-local addresses stay refused.
+  [envNames.webhooksAllowLoopback]: 'true',
   POWERTOOLS_LOG_LEVEL: options.logLevel,
   POWERTOOLS_METRICS_DISABLED: 'true',
   POWERTOOLS_SERVICE_NAME: 'parley',

@@ -10,6 +10,8 @@ const main = async () => {
   const port = process.env.PORT ? Number(process.env.PORT) : 3000;
   const gateway = await startLocalGateway({
     port,
+    // PARLEY_DEMO_WEBHOOKS=1: the demo backend hears its events by signed webhook, verified before it acts.
+    ...(process.env[envNames.demoWebhooks] === '1' && { demoBackend: 'webhooks' as const }),
     ...(process.env[envNames.dataDir] && { dataDir: process.env[envNames.dataDir] }),
   });
   console.log(`

@@ -6,6 +6,8 @@
 export const cacheTtlMs = 'PARLEY_CACHE_TTL_MS';
 export const chatSessionTtlMs = 'PARLEY_CHAT_SESSION_TTL_MS';
 export const dataDir = 'PARLEY_DATA_DIR';
+/** `1`: the local demo backend hears its events by signed webhook instead of the emulated EventBridge. */
+export const demoWebhooks = 'PARLEY_DEMO_WEBHOOKS';
 export const deadLetterQueueUrl = 'PARLEY_DEAD_LETTER_QUEUE_URL';
 export const eventsDlqUrl = 'PARLEY_EVENTS_DLQ_URL';
 export const eventBusName = 'PARLEY_EVENT_BUS_NAME';
@@ -22,3 +24,8 @@ export const tokenSecret = 'PARLEY_TOKEN_SECRET';
 export const tokenSecretArn = 'PARLEY_TOKEN_SECRET_ARN';
 export const wsCallbackUrl = 'PARLEY_WS_CALLBACK_URL';
 export const wsUrl = 'PARLEY_WS_URL';
+/** `true` in the local runtime only: webhooks may go to http:// and loopback endpoints (a receiver on this machine). */
+export const webhooksAllowLoopback = 'PARLEY_WEBHOOKS_ALLOW_LOOPBACK';
+/** The FIFO queue the webhook sender puts each event's deliveries on, and its dead-letter queue. */
+export const webhookDeliveryQueueUrl = 'PARLEY_WEBHOOK_DELIVERY_QUEUE_URL';
+export const webhookDeadLetterQueueUrl = 'PARLEY_WEBHOOK_DLQ_URL';

@@ -29,6 +29,8 @@ const bundledOnPurpose: Partial<Record<string, readonly string[]>> = {
   conversations: ['@aws-sdk/client-ses'],
   // A failed message's fallback may go by email, the channel the report was not about.
   'delivery-status': ['@aws-sdk/client-ses'],
+  // Every invocation queues, delays or dead-letters through SQS.
+  'webhook-sender': ['@aws-sdk/client-sqs'],
 };
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 

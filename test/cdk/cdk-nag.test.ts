@@ -101,6 +101,8 @@ describe('cdk-nag AwsSolutions gate', () => {
           'Templates',
           'TenantSettings',
           'Unsubscribe',
+          'Webhooks',
+          'WebhookDelivery/Sender',
           'WsConnect',
           'WsDisconnect',
           'WsMessage',

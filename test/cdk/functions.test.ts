@@ -37,6 +37,7 @@ describe('Lambda functions', () => {
       'conversations',
       'callbacks',
       'tenant-settings',
+      'webhooks',
       'openapi',
       'pages',
       'unsubscribe',
@@ -48,21 +49,23 @@ describe('Lambda functions', () => {
       'inbound-sms',
       'inbound-email',
       'delivery-status',
+      'webhook-sender',
     ]);
     expect(functions).toHaveLength(handlerNames.length);
     for (const name of handlerNames) expect(environmentOf(name)).toBeDefined();
   });
 
-  it('all run Node.js 24 on arm64 with active tracing, JSON logs and a 10 s timeout (inbound-email: 60 s)', () => {
+  it('all run Node.js 24 on arm64 with active tracing, JSON logs and a 10 s timeout (inbound-email: 60 s, webhook-sender: 20 s)', () => {
     for (const fn of functions) {
       const mail = fn === template.toJSON().Resources[functionLogicalId(stack, 'inbound-email')];
+      const webhooks = fn === template.toJSON().Resources[functionLogicalId(stack, 'webhook-sender')];
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
-        Timeout: mail ? 60 : 10,
+        Timeout: mail ? 60 : webhooks ? 20 : 10,
         MemorySize: mail ? 2048 : 1024,
       });
       expect(fn.Properties.Environment.Variables.AWS_NODEJS_CONNECTION_REUSE_ENABLED).toBeUndefined();
@@ -115,6 +118,8 @@ describe('Lambda functions', () => {
     ['callbacks', ['PARLEY_EVENTS_DLQ_URL']],
     ['pages', ['PARLEY_WS_URL', 'PARLEY_PAGES_DIR']],
     ['openapi', []],
+    ['webhooks', []],
+    ['webhook-sender', ['PARLEY_WEBHOOK_DELIVERY_QUEUE_URL', 'PARLEY_WEBHOOK_DLQ_URL']],
     ['unsubscribe', ['PARLEY_EVENTS_DLQ_URL', 'PARLEY_TOKEN_SECRET_ARN']],
     ['confirm', ['PARLEY_EVENTS_DLQ_URL', 'PARLEY_TOKEN_SECRET_ARN']],
     ['ws-connect', ['PARLEY_EVENTS_DLQ_URL', 'PARLEY_TOKEN_SECRET_ARN']],

@@ -28,6 +28,7 @@ export const handlerNames = [
   'inbound-sms',
   'inbound-email',
   'delivery-status',
+  'webhook-sender',
 ] as const;
 
 /**
@@ -134,6 +135,7 @@ const gatewayFunction = ({ gateway }: ParleyStack, handlerName: HandlerName): Pa
   if (handlerName === 'inbound-sms') return gateway.inboundSms;
   if (handlerName === 'inbound-email') return gateway.inboundEmail;
   if (handlerName === 'delivery-status') return gateway.deliveryStatus;
+  if (handlerName === 'webhook-sender') return gateway.webhooks.sender;
   return gateway.functions[handlerName];
 };
 

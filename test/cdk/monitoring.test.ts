@@ -161,10 +161,10 @@ describe('monitoring', () => {
     }
   });
 
-  it('has nothing else: one alarm per function, the 5xx, the four dead-letter queues, events, failed sends, bounces, complaints and SMS delivery failures', () => {
+  it('has nothing else: one alarm per function, the 5xx, the six dead-letter queues, events, failed sends, bounces, complaints and SMS delivery failures', () => {
     // InboundDeadLettered and EventsDeadLettered have no alarm of their own: each is a message in a queue alarmed
-    // on; EventsRetried is no failure at all.
-    expect(alarms).toHaveLength(handlerNames.length + 10);
+    // on; EventsRetried is no failure at all. The webhook queues: test/cdk/webhooks.test.ts.
+    expect(alarms).toHaveLength(handlerNames.length + 12);
     for (const metricName of ['InboundDeadLettered', 'EventsDeadLettered', 'EventsRetried']) {
       expect(alarms.filter((alarm) => alarm.Properties.MetricName === metricName)).toEqual([]);
     }
@@ -228,7 +228,7 @@ describe('dashboard', () => {
     ]);
   });
 
-  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email, delivery status and undelivered events', () => {
+  it('graphs the depth of the dead-letter queues: inbound SMS, inbound email, delivery status, undelivered events, webhooks', () => {
     const depth = (queue: IConstruct) => [
       'AWS/SQS',
       'ApproximateNumberOfMessagesVisible',
@@ -241,12 +241,16 @@ describe('dashboard', () => {
       depth(stack.gateway.inboundEmailDeadLetters.queue),
       depth(stack.gateway.deliveryStatusDeadLetters.queue),
       depth(stack.gateway.undeliveredEvents.queue),
+      depth(stack.gateway.webhooks.deadLetters),
+      depth(stack.gateway.webhooks.eventDeadLetters.queue),
     ]);
     expect(renderingOf(widget)).toEqual([
       ['inbound SMS', 'Maximum'],
       ['inbound email', 'Maximum'],
       ['delivery status', 'Maximum'],
       ['undelivered events', 'Maximum'],
+      ['webhook deliveries', 'Maximum'],
+      ['webhook events', 'Maximum'],
     ]);
   });
 

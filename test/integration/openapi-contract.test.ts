@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -573,6 +575,45 @@ describe('agents: replies, chat sessions, conversations, callbacks', () => {
     ).toBe(404);
     expect((await call('GET /v1/callbacks', { query: { status: 'lost' } })).status).toBe(400);
     await call('GET /v1/callbacks');
+  });
+});
+
+describe('webhook routes', () => {
+  it('201 to register, 200 to read, list, rotate, list attempts and delete; 400 and 404 for the refusals', async () => {
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      const created = await call('POST /v1/webhooks', { body: { url, events: ['message.sent'] } });
+      expect(created.status).toBe(201);
+      const params = { webhookId: created.body.webhookId };
+      await call('POST /v1/webhooks', { body: { url: 'http://169.254.169.254/', events: ['message.sent'] } });
+      await call('POST /v1/webhooks', { body: { url, events: ['nope'] }, schemaInvalid: true });
+      expect((await call('GET /v1/webhooks')).status).toBe(200);
+      expect((await call('GET /v1/webhooks/{webhookId}', { params })).status).toBe(200);
+      expect((await call('POST /v1/webhooks/{webhookId}/rotate-secret', { params })).status).toBe(200);
+      await h.api('/v1/messages', {
+        body: { customerId: 'cust-contract-hook', to: { phone: '+12025550177' }, body: { sms: 'Hook' } },
+      });
+      await h.gateway.webhookDispatcher?.idle();
+      const attempts = await call('GET /v1/webhooks/{webhookId}/deliveries', { params, query: { limit: '5' } });
+      expect(attempts.body.deliveries).toHaveLength(1);
+      await call('GET /v1/webhooks/{webhookId}/deliveries', { params, query: { limit: '0' } });
+      expect((await call('DELETE /v1/webhooks/{webhookId}', { params })).status).toBe(200);
+      for (const route of [
+        'GET /v1/webhooks/{webhookId}',
+        'DELETE /v1/webhooks/{webhookId}',
+        'POST /v1/webhooks/{webhookId}/rotate-secret',
+        'GET /v1/webhooks/{webhookId}/deliveries',
+      ]) {
+        expect((await call(route, { params })).status).toBe(404);
+      }
+    } finally {
+      await new Promise<void>((done) => receiver.close(() => done()));
+    }
   });
 });
 

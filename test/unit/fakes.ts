@@ -35,6 +35,8 @@ import type {
   EmailSender,
   EventPublisher,
   InboundCustomerStore,
+  Page,
+  PageRequest,
   ParleyEvent,
   SmsSender,
   StepUpStore,
@@ -45,6 +47,8 @@ import type {
 } from '../../functions/domain/ports.ts';
 import type { SendDeps } from '../../functions/domain/send-message.ts';
 import type { StepUpState } from '../../functions/domain/step-up.ts';
+import type { WebhookPostResult } from '../../functions/domain/webhook-delivery.ts';
+import type { WebhookAttempt, WebhookEndpoint, WebhookStore } from '../../functions/domain/webhook-registry.ts';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -1166,4 +1170,68 @@ export class InMemoryTemplateStore implements TemplateStore {
   async deleteTemplate(tenant: string, name: string) {
     return this.templates.delete(`${tenant}/${name}`);
   }
+}
+
+// Webhooks (DESIGN section 15)
+
+/** The webhook store with the DynamoDB store's semantics: conditional create, compare-and-set on `version`. */
+export class InMemoryWebhookStore implements WebhookStore {
+  readonly endpoints = new Map<string, WebhookEndpoint>();
+  readonly attempts: WebhookAttempt[] = [];
+  /** Runs before a compare-and-set, as a concurrent writer would (tests of the retry). */
+  beforeReplace: (() => void) | undefined;
+
+  private key = (tenantId: string, webhookId: string) => `${tenantId}\n${webhookId}`;
+
+  async createWebhook(endpoint: WebhookEndpoint): Promise<boolean> {
+    const key = this.key(endpoint.tenantId, endpoint.webhookId);
+    if (this.endpoints.has(key)) return false;
+    this.endpoints.set(key, copy(endpoint));
+    return true;
+  }
+
+  async getWebhook(tenantId: string, webhookId: string): Promise<WebhookEndpoint | undefined> {
+    const found = this.endpoints.get(this.key(tenantId, webhookId));
+    return found && copy(found);
+  }
+
+  async listWebhooks(tenantId: string): Promise<WebhookEndpoint[]> {
+    return [...this.endpoints.values()].filter((e) => e.tenantId === tenantId).map(copy);
+  }
+
+  async deleteWebhook(tenantId: string, webhookId: string): Promise<boolean> {
+    return this.endpoints.delete(this.key(tenantId, webhookId));
+  }
+
+  async replaceWebhook(endpoint: WebhookEndpoint, expectedVersion: number): Promise<boolean> {
+    this.beforeReplace?.();
+    const key = this.key(endpoint.tenantId, endpoint.webhookId);
+    if (this.endpoints.get(key)?.version !== expectedVersion) return false;
+    this.endpoints.set(key, { ...copy(endpoint), version: expectedVersion + 1 });
+    return true;
+  }
+
+  async recordAttempt(attempt: WebhookAttempt): Promise<void> {
+    this.attempts.push(copy(attempt));
+  }
+
+  async listAttempts(tenantId: string, webhookId: string, page: PageRequest): Promise<Page<WebhookAttempt>> {
+    const all = this.attempts
+      .filter((a) => a.tenantId === tenantId && a.webhookId === webhookId)
+      .sort((a, b) => b.attemptedAt.localeCompare(a.attemptedAt));
+    const start = page.cursor === undefined ? 0 : Number(page.cursor);
+    const items = all.slice(start, start + page.limit).map(copy);
+    return start + page.limit < all.length ? { items, nextCursor: String(start + page.limit) } : { items };
+  }
+}
+
+/** An endpoint that answers the results given in turn (then 200), recording what it was sent. */
+export class ScriptedWebhookEndpoint {
+  readonly requests: { url: string; body: string; headers: Record<string, string> }[] = [];
+  constructor(private readonly results: WebhookPostResult[] = []) {}
+
+  post = async (request: { url: string; body: string; headers: Record<string, string> }) => {
+    this.requests.push({ url: request.url, body: request.body, headers: { ...request.headers } });
+    return this.results.shift() ?? { status: 200 };
+  };
 }

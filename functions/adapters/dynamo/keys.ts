@@ -12,6 +12,8 @@ export interface ItemKey {
 
 const tenantPrefix = (tenantId: string) => `T#${tenantId}#`;
 const callbackStatusPartition = (tenantId: string, status: string) => `${tenantPrefix(tenantId)}CALLBACKS#${status}`;
+const webhookAttemptPartition = (tenantId: string, webhookId: string) => `${tenantPrefix(tenantId)}WH#${webhookId}`;
+const webhookAttemptPrefix = 'ATT#';
 const attentionOpenPartition = (tenantId: string) => `${tenantPrefix(tenantId)}ATTENTION#open`;
 
 export const keys = {
@@ -101,6 +103,22 @@ export const keys = {
     gsi2sk: `${lastAt}#${customerId}`,
   }),
   attentionOpenPartition,
+  /** A tenant's webhook endpoints: one small partition (at most `maxWebhooksPerTenant` items). */
+  webhook: (tenantId: string, webhookId: string): ItemKey => ({
+    pk: `${tenantPrefix(tenantId)}WEBHOOKS`,
+    sk: webhookId,
+  }),
+  webhooks: (tenantId: string) => `${tenantPrefix(tenantId)}WEBHOOKS`,
+  /**
+   * One delivery attempt, in a partition per endpoint, sorted by time: `GET /v1/webhooks/{id}/deliveries` is one
+   * Query on it, newest first, paged. Attempts expire.
+   */
+  webhookAttempt: (tenantId: string, webhookId: string, attemptedAt: string, deliveryId: string, attempt: number) => ({
+    pk: webhookAttemptPartition(tenantId, webhookId),
+    sk: `${webhookAttemptPrefix}${attemptedAt}#${deliveryId}#${String(attempt).padStart(2, '0')}`,
+  }),
+  webhookAttemptPartition: (tenantId: string, webhookId: string) => webhookAttemptPartition(tenantId, webhookId),
+  webhookAttemptPrefix,
 };
 
 /** The index that lists items by status (callbacks, conversations needing attention): `gsi2` of the table. */

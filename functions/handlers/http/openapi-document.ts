@@ -26,6 +26,11 @@ import {
   patchTenantRequestSchema,
   putKeywordRequestSchema,
 } from '../../domain/tenant-schemas.ts';
+import {
+  createWebhookRequestSchema,
+  webhookDeliveriesQuerySchema,
+  webhookIdSchema,
+} from '../../domain/webhook-schemas.ts';
 import { httpRoutes, routeKey } from '../../routes.ts';
 
 /**
@@ -423,6 +428,7 @@ const pathParameters: Record<string, z.ZodMiniType> = {
   name: templateNameSchema,
   callbackId: callbackIdSchema,
   keyword: keywordSchema,
+  webhookId: webhookIdSchema,
   token: z.string().check(z.minLength(1), z.maxLength(256)).register(z.globalRegistry, {
     description:
       'The signed token from the link in the email: its `List-Unsubscribe` header or link, or its step-up link.',
@@ -462,6 +468,45 @@ const tenantSettingsResponse = z
     description:
       'A field left out is unset: HELP then answers a default naming the brand (`brandName`, else `name`) and a contact.',
   });
+const webhookEventType = z.enum(eventTypes as [string, ...string[]]);
+
+const webhookResponse = z
+  .strictObject({
+    webhookId: webhookIdSchema,
+    url: z.string(),
+    events: z.array(webhookEventType),
+    status: z.enum(['enabled', 'disabled']),
+    disabledReason: z.optional(z.string()),
+    createdAt: isoTime,
+    previousSecretRetiresAt: z.optional(isoTime),
+  })
+  .register(z.globalRegistry, { id: 'Webhook' });
+
+const webhookWithSecretResponse = z
+  .strictObject({
+    ...webhookResponse.shape,
+    secret: z
+      .string()
+      .check(z.regex(/^whsec_[A-Za-z0-9+/]+=*$/))
+      .register(z.globalRegistry, {
+        description: 'The signing secret, shown in this answer only (Standard Webhooks `whsec_<base64>`).',
+      }),
+  })
+  .register(z.globalRegistry, { id: 'WebhookWithSecret' });
+
+const webhookAttemptResponse = z
+  .strictObject({
+    deliveryId: z.string().register(z.globalRegistry, { description: 'The `webhook-id` header of the delivery.' }),
+    eventType: webhookEventType,
+    attempt: z.number().check(z.int(), z.minimum(1)),
+    attemptedAt: isoTime,
+    durationMs: z.number().check(z.int(), z.minimum(0)),
+    outcome: z.enum(['delivered', 'retrying', 'failed']),
+    statusCode: z.optional(z.number().check(z.int())),
+    error: z.optional(z.string()),
+    nextAttemptAt: z.optional(isoTime),
+  })
+  .register(z.globalRegistry, { id: 'WebhookAttempt' });
 
 const unsubscribeResponse = z
   .strictObject({ channel: z.literal('email'), status: z.literal('opted_out') })
@@ -613,6 +658,48 @@ const operations: Record<string, Operation> = {
     request: callbackUpdateSchema,
     success: [json(200, 'The closed callback', callbackResponse)],
     errors: [400, 404, 413, 422],
+  },
+  'POST /v1/webhooks': {
+    summary: 'Register a webhook endpoint for some event types; its signing secret is in this answer only',
+    description:
+      'HTTPS only; a URL whose host is, or resolves to, a private, loopback, link-local, unique-local or other ' +
+      'internal address is refused with 400 (checked again before every delivery). Each event is POSTed as ' +
+      '`{"type", "timestamp", "data"}`, signed as Standard Webhooks says (see `webhooks`).',
+    request: createWebhookRequestSchema,
+    success: [json(201, 'Registered', webhookWithSecretResponse)],
+    errors: [400, 413],
+  },
+  'GET /v1/webhooks': {
+    summary: "The tenant's webhook endpoints (never their secrets)",
+    success: [json(200, 'The endpoints', z.strictObject({ webhooks: z.array(webhookResponse) }))],
+    errors: [],
+  },
+  'GET /v1/webhooks/{webhookId}': {
+    summary: 'One webhook endpoint',
+    success: [json(200, 'The endpoint', webhookResponse)],
+    errors: [404],
+  },
+  'DELETE /v1/webhooks/{webhookId}': {
+    summary: 'Delete a webhook endpoint: nothing more is sent to it, deliveries under way included',
+    success: [json(200, 'Deleted', z.strictObject({ webhookId: webhookIdSchema, deleted: z.literal(true) }))],
+    errors: [404],
+  },
+  'POST /v1/webhooks/{webhookId}/rotate-secret': {
+    summary: 'A new signing secret, in this answer only; the previous one keeps signing beside it for 24 hours',
+    success: [json(200, 'Rotated', webhookWithSecretResponse)],
+    errors: [404, 429],
+  },
+  'GET /v1/webhooks/{webhookId}/deliveries': {
+    summary: 'Every delivery attempt to the endpoint, newest first, paged (kept 30 days)',
+    query: webhookDeliveriesQuerySchema,
+    success: [
+      json(
+        200,
+        'The attempts',
+        z.strictObject({ deliveries: z.array(webhookAttemptResponse), nextCursor: z.optional(z.string()) }),
+      ),
+    ],
+    errors: [400, 404],
   },
   'GET /openapi.json': {
     summary: 'This document',
