@@ -109,7 +109,9 @@ describe('webhooks on AWS', () => {
   });
 
   it('alarms on the first message in either webhook dead-letter queue, and on sender errors', () => {
-    const alarmed = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => JSON.stringify(alarm.Properties.Dimensions));
+    const alarmed = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) =>
+      JSON.stringify(alarm.Properties.Dimensions ?? []),
+    );
     for (const id of [deadLettersId, eventDeadLettersId]) {
       expect(
         alarmed.filter((dimensions) => dimensions.includes(id)),

@@ -133,6 +133,7 @@ describe('webhook registration', () => {
     const betaKey = await addTenant(h, { tenantId: 'beta-bank', name: 'Beta', smsNumber: '+12025550188' }, [
       'send',
       'read',
+      'admin',
     ]);
 
     expect((await h.api(`/v1/webhooks/${ours}`, { key: betaKey })).status).toBe(404);
@@ -143,9 +144,11 @@ describe('webhook registration', () => {
     expect((await h.api(`/v1/webhooks/${ours}`)).status).toBe(200);
   });
 
-  it('needs the send scope: a read and agent key gets 403', async () => {
+  it('needs the admin scope: a read and agent key, and a send key, get 403', async () => {
     const listed = await h.api('/v1/webhooks', { key: h.gateway.agentKey });
     expect(listed.status).toBe(403);
+    const sendKey = await addTenant(h, { tenantId: 'delta-bank', name: 'Delta', smsNumber: '+12025550187' }, ['send']);
+    expect((await h.api('/v1/webhooks', { key: sendKey })).status).toBe(403);
   });
 
   it('deletes a webhook: 200, then 404', async () => {
@@ -274,7 +277,11 @@ describe('webhook delivery', () => {
 
   it("never delivers one tenant's events to another tenant's webhook", async () => {
     const receiver = await newReceiver();
-    const gammaKey = await addTenant(h, { tenantId: 'gamma-bank', name: 'Gamma', smsNumber: '+12025550189' });
+    const gammaKey = await addTenant(h, { tenantId: 'gamma-bank', name: 'Gamma', smsNumber: '+12025550189' }, [
+      'send',
+      'read',
+      'admin',
+    ]);
     expect((await register(receiver.url, ['message.sent'], gammaKey)).status).toBe(201);
 
     await h.api('/v1/messages', {
