@@ -340,6 +340,7 @@ export class ParleyGateway extends Construct {
 
     this.authorizer = newFunction('authorizer', 'Parley: API key authorizer for the HTTP API');
     this.table.grantGetItem(this.authorizer.fn);
+    this.table.grantApiKeyUse(this.authorizer.fn);
 
     const functions = {} as Record<GatewayHandlerName, ParleyFunction>;
     const integratedInto = new Map<GatewayHandlerName, IntegratedInto>();

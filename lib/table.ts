@@ -60,6 +60,25 @@ export class ParleyTable extends Construct {
   }
 
   /**
+   * `dynamodb:UpdateItem` on API key items only (`APIKEY#…` partitions): the authorizer records when a key was last
+   * used, and can change nothing else.
+   */
+  grantApiKeyUse(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY#*'] } },
+    });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: keyReadWriteActions,
+      resourceArns: [this.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+    });
+  }
+
+  /**
    * Item reads and writes on the table and each named index; no Scan, no table-level actions. Spelled out rather
    * than `Table.grantReadWriteData`, which adds `index/*` and `kms:*` action wildcards.
    */

@@ -40,6 +40,7 @@ const keyView = (key: ApiKeyRecord, now: string) => ({
   createdAt: key.createdAt,
   ...(key.expiresAt !== undefined && { expiresAt: key.expiresAt }),
   ...(key.revokedAt !== undefined && { revokedAt: key.revokedAt }),
+  ...(key.lastUsedAt !== undefined && { lastUsedAt: key.lastUsedAt }),
   status: key.revokedAt ? 'revoked' : key.expiresAt !== undefined && key.expiresAt <= now ? 'expired' : 'active',
 });
 
@@ -47,8 +48,15 @@ const keyTable = (keys: ReturnType<typeof keyView>[]): string =>
   keys.length === 0
     ? line('No API keys.')
     : table([
-        ['KEY ID', 'SCOPES', 'CREATED', 'EXPIRES', 'STATUS'],
-        ...keys.map((k) => [k.keyId, k.scopes.join(','), k.createdAt, k.expiresAt ?? 'never', k.status]),
+        ['KEY ID', 'SCOPES', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS'],
+        ...keys.map((k) => [
+          k.keyId,
+          k.scopes.join(','),
+          k.createdAt,
+          k.lastUsedAt ?? 'never',
+          k.expiresAt ?? 'never',
+          k.status,
+        ]),
       ]);
 
 const table = (rows: string[][]): string => {

@@ -74,6 +74,8 @@ export interface ApiKeyRecord {
   revokedAt?: string;
   /** After this the key is refused (the authorizer's cached answer aside). */
   expiresAt?: string;
+  /** When the authorizer last let it in, to the minute (API Gateway's cache of its answer aside). */
+  lastUsedAt?: string;
 }
 
 export interface Principal {

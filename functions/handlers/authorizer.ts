@@ -10,6 +10,21 @@ import { logger } from './http/observability.ts';
 
 const tenants = new DynamoTenantReader(requireEnv(envNames.tableName));
 
+/** When this container last recorded each key's use: at most one write a key a minute (`parley key list`). */
+const touched = new Map<string, number>();
+const touchEveryMs = 60_000;
+
+const recordUse = async (keyId: string) => {
+  const now = Date.now();
+  if ((touched.get(keyId) ?? 0) > now - touchEveryMs) return;
+  touched.set(keyId, now);
+  if (touched.size > 10_000) touched.delete(touched.keys().next().value as string);
+  // Bookkeeping: a failure to record it never refuses the request.
+  await tenants.touchApiKey(keyId, new Date(now).toISOString()).catch((error: unknown) => {
+    logger.warn('api key use not recorded', { error: error as Error });
+  });
+};
+
 /**
  * HTTP API Lambda authorizer (simple responses). API Gateway caches the answer per Authorization header, so a
  * revoked key keeps working until its cache entry expires. Scopes are checked per route by the route's handler.
@@ -23,6 +38,7 @@ export const authorize = async (
     logger.info('api key refused');
     return { isAuthorized: false, context: { tenantId: '', keyId: '', scopes: '' } };
   }
+  await recordUse(principal.keyId);
   return {
     isAuthorized: true,
     context: { tenantId: principal.tenantId, keyId: principal.keyId, scopes: principal.scopes.join(',') },

@@ -71,15 +71,31 @@ const tableItemActions = [
 ];
 
 describe('least-privilege grants', () => {
-  it('the authorizer may only GetItem on the base table, and decrypt through DynamoDB', () => {
+  it('the authorizer may GetItem on the base table and UpdateItem API key items only, through DynamoDB', () => {
     const dynamo = statementsOf('authorizer').filter((statement) =>
       actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
     );
-    expect(dynamo).toHaveLength(1);
+    expect(dynamo).toHaveLength(2);
     expect(dynamo[0]).toMatchObject({ Effect: 'Allow', Action: 'dynamodb:GetItem' });
     expect(ref(dynamo[0]?.Resource)).toBe(tableArn);
-    expect(allActions('authorizer').sort()).toEqual(
-      [...baseline, 'dynamodb:GetItem', 'kms:Decrypt', 'kms:DescribeKey'].sort(),
+    // When a key was last used: its own item only.
+    expect(dynamo[1]).toMatchObject({
+      Effect: 'Allow',
+      Action: 'dynamodb:UpdateItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY#*'] } },
+    });
+    expect(ref(dynamo[1]?.Resource)).toBe(tableArn);
+    expect(new Set(allActions('authorizer'))).toEqual(
+      new Set([
+        ...baseline,
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+      ]),
     );
     const kms = statementsOf('authorizer').find((statement) => actionsOf(statement).includes('kms:Decrypt'));
     expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } });

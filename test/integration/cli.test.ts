@@ -258,8 +258,10 @@ describe('parley CLI', () => {
     expect(listed.stdout).not.toContain(item?.keyHash?.S);
 
     const table = await cli('key', 'list', 'acme-bank');
-    expect(table.stdout.split('\n')[0]).toMatch(/^KEY ID\s+SCOPES\s+CREATED\s+EXPIRES\s+STATUS$/);
-    expect(table.stdout).toMatch(new RegExp(`^${keyId}\\s+read,admin\\s+\\S+\\s+${expiresAt}\\s+active$`, 'm'));
+    expect(table.stdout.split('\n')[0]).toMatch(/^KEY ID\s+SCOPES\s+CREATED\s+LAST USED\s+EXPIRES\s+STATUS$/);
+    expect(table.stdout).toMatch(
+      new RegExp(`^${keyId}\\s+read,admin\\s+\\S+\\s+never\\s+${expiresAt}\\s+active$`, 'm'),
+    );
     expect(table.stdout).not.toContain(apiKey);
 
     const unknown = await cli('key', 'list', 'no-such-bank');
