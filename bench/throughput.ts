@@ -100,9 +100,12 @@ childMain(async (defer) => {
   const bareDir = makeTempDir('parley-bare');
   defer(() => removeDir(bareDir));
 
+  // The send path only: the delivery reports and webhook deliveries each send causes locally run beside it on AWS,
+  // in functions of their own (see gateway-server.ts).
   const gatewayChild = startChild<{ baseUrl: string; apiKey: string }>('gateway-server.ts', {
     args: [gatewayDir],
     timeoutMs: 60_000,
+    env: { ...process.env, PARLEY_BENCH_SEND_PATH_ONLY: '1' },
   });
   defer(() => gatewayChild.stop());
   const bareChild = startChild<{ baseUrl: string }>('bare-server.ts', { args: [bareDir], timeoutMs: 60_000 });
