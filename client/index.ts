@@ -28,6 +28,8 @@ import type { StepUpAuditEntry } from '../functions/domain/step-up.ts';
 import type { putTemplateRequestSchema } from '../functions/domain/template-schemas.ts';
 import type { patchTenantRequestSchema, putKeywordRequestSchema } from '../functions/domain/tenant-schemas.ts';
 import type { KeywordView, TenantSettingsView } from '../functions/domain/tenant-settings.ts';
+import type { WebhookAttempt, WebhookView } from '../functions/domain/webhook-registry.ts';
+import type { createWebhookRequestSchema } from '../functions/domain/webhook-schemas.ts';
 
 export type { ErrorCode, ErrorDetail, ParleyEventDetail, ParleyEventType };
 
@@ -93,44 +95,17 @@ export interface CallbacksPage {
   nextCursor?: string;
 }
 
-/**
- * A webhook endpoint as the API shows it (never a secret). Written here, after `WebhookView` of the webhooks branch
- * (functions/domain/webhook-registry.ts there), as that branch is not merged into this one yet.
- */
-export interface WebhookResponse {
-  webhookId: string;
-  url: string;
-  events: ParleyEventType[];
-  /** `disabled` after the endpoint answered 410 Gone. */
-  status: 'enabled' | 'disabled';
-  disabledReason?: string;
-  createdAt: string;
-  /** When the secret replaced by the last rotation stops signing. */
-  previousSecretRetiresAt?: string;
-}
+/** A webhook endpoint as the API shows it (never a secret). */
+export type WebhookResponse = WebhookView;
 
 /** The answer of create and rotate: the endpoint with its new `whsec_…` secret, shown in this answer only. */
 export type WebhookWithSecret = WebhookResponse & { secret: string };
 
-/** The body of `POST /v1/webhooks`. Written here, after `createWebhookRequestSchema` of the webhooks branch. */
-export interface CreateWebhookInput {
-  url: string;
-  events: ParleyEventType[];
-}
+/** The body of `POST /v1/webhooks`. */
+export type CreateWebhookInput = z.input<typeof createWebhookRequestSchema>;
 
-/** One delivery attempt (`GET /v1/webhooks/{id}/deliveries`, newest first). Written here, after `WebhookAttempt`. */
-export interface WebhookDelivery {
-  /** The `webhook-id` header: the same on every attempt of one event's delivery. */
-  deliveryId: string;
-  eventType: ParleyEventType;
-  attempt: number;
-  attemptedAt: string;
-  durationMs: number;
-  outcome: 'delivered' | 'retrying' | 'failed';
-  statusCode?: number;
-  error?: string;
-  nextAttemptAt?: string;
-}
+/** One delivery attempt (`GET /v1/webhooks/{id}/deliveries`, newest first): the attempt without its keys. */
+export type WebhookDelivery = Omit<WebhookAttempt, 'tenantId' | 'webhookId'>;
 
 export interface WebhookDeliveriesPage {
   deliveries: WebhookDelivery[];
