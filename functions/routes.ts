@@ -39,7 +39,8 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/v1/templates', handler: 'templates', scope: 'read' },
   { method: 'GET', path: '/v1/templates/{name}', handler: 'templates', scope: 'read' },
   { method: 'PUT', path: '/v1/templates/{name}', handler: 'templates', scope: 'send' },
-  { method: 'DELETE', path: '/v1/templates/{name}', handler: 'templates', scope: 'send' },
+  // Deleting is `admin` (DESIGN section 5): a send key may write templates but not remove what others send with.
+  { method: 'DELETE', path: '/v1/templates/{name}', handler: 'templates', scope: 'admin' },
   { method: 'POST', path: '/v1/customers/{customerId}/messages', handler: 'conversations', scope: 'agent' },
   { method: 'POST', path: '/v1/customers/{customerId}/chat-sessions', handler: 'conversations', scope: 'send' },
   { method: 'GET', path: '/v1/conversations', handler: 'conversations', scope: 'read' },

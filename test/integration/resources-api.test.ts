@@ -104,7 +104,11 @@ describe('templates', () => {
     // Prepare: a template of the demo tenant, and another tenant with a key of its own
     await h.api('/v1/templates/to-go', { method: 'PUT', body: { sms: 'Bye {{name}}' } });
     await h.api('/v1/templates/kept', { method: 'PUT', body: { sms: 'Still here' } });
-    const otherKey = await addTenant(h, { tenantId: 'other-bank', name: 'Other Bank', smsNumber: '+12065550199' });
+    const otherKey = await addTenant(h, { tenantId: 'other-bank', name: 'Other Bank', smsNumber: '+12065550199' }, [
+      'send',
+      'read',
+      'admin',
+    ]);
 
     // Act
     const foreign = await h.api('/v1/templates/kept', { method: 'DELETE', key: otherKey });
