@@ -115,6 +115,15 @@ export const begin = async (
   return verify(deps, input);
 };
 
+/**
+ * The code reply provably did not go (the provider refused it for now): the verification forgets this message, so
+ * its retry decides again and sends a new code, instead of replaying a decision whose code never reached anyone.
+ */
+export const forgetMessage = async (deps: StepUpDeps, state: StepUpState, inboundMessageId: string): Promise<void> => {
+  const processed = state.processed.filter((entry) => entry.inboundMessageId !== inboundMessageId);
+  await deps.store.putStepUp({ ...state, processed, version: state.version + 1 }, state.version);
+};
+
 /** After the code reply went: its provider id in the audit trail (best effort: the audit of a retry adds it). */
 export const recordCodeSent = async (
   deps: StepUpDeps,

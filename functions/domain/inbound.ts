@@ -12,6 +12,7 @@ import { parleyEvent } from './events.ts';
 import { newMessageId, newTimelineId } from './ids.ts';
 import {
   begin as beginStepUp,
+  forgetMessage as forgetStepUpMessage,
   recordCodeSent,
   type StepUpDeps,
   type VerificationDecision,
@@ -278,7 +279,15 @@ export const handleInbound = async (deps: InboundDeps, received: InboundMessage)
     decision.effect = escalated.effect;
     decision.replies.push({ body: escalated.reply });
   }
-  const replies = await sendReplies(deps, inbound, claim.customerId, messageId, decision.replies);
+  let replies: Message[];
+  try {
+    replies = await sendReplies(deps, inbound, claim.customerId, messageId, decision.replies);
+  } catch (error) {
+    if (error instanceof ProviderUnavailableError && deps.stepUp && verification && codeReply !== undefined) {
+      await forgetStepUpMessage(deps.stepUp, verification.state, inbound.inboundMessageId);
+    }
+    throw error;
+  }
   const codeMessage = codeReply === undefined ? undefined : replies[codeReply];
   if (deps.stepUp && verification && codeMessage?.providerMessageId) {
     await recordCodeSent(deps.stepUp, verification.state, codeMessage.providerMessageId, deps.clock.now());

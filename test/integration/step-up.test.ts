@@ -181,6 +181,27 @@ describe('step-up confirmation by SMS', () => {
     ]);
   });
 
+  it('sends a new code on the retry when the provider provably refused the first (throttled), never none', async () => {
+    // Prepare: the alert goes, then the number is throttled for the three tries of the code reply
+    const phone = '+12025550608';
+    await verifiedAlert('cust-su-8', phone, 'txn-su-8');
+    await h.api('/_local/faults', { body: { address: phone, fault: 'throttle', times: 3 }, key: null });
+    const answer = { from: phone, body: 'N', inboundMessageId: 'su8-answer' };
+
+    // Act: the answer fails (no code went); Lambda's retry comes after the delivery's lease (30 s, by the clock)
+    const first = await h.api('/_local/sms/inbound', { body: answer, key: null });
+    await h.api('/_local/clock', { body: { advanceSeconds: 31 }, key: null });
+    const retry = await h.api('/_local/sms/inbound', { body: answer, key: null });
+
+    // Assess: exactly one code SMS, and it completes the answer
+    expect(first.status).toBe(503);
+    expect(retry.status).toBe(202);
+    const codes = textsTo(phone).filter((body) => /to confirm, reply \d{6}/.test(body));
+    expect(codes).toHaveLength(1);
+    await text(phone, codeIn(codes[0]));
+    expect(eventsFor('prompt.answered', 'cust-su-8')).toEqual([expect.objectContaining({ answer: 'no' })]);
+  });
+
   // Last: it moves the local clock forward for the rest of this file.
   it('refuses the code after 5 minutes (POST /_local/clock), with prompt.verification_failed expired', async () => {
     const phone = '+12025550607';
